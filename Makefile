@@ -1,0 +1,57 @@
+# The two commands: `make run` (local sandbox) and `make test` (lint, types, tests).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+# A Python 3.12 interpreter: python3.12 on PATH if it runs, else one from pyenv.
+PYTHON312 ?= $(shell \
+	if python3.12 -c 'import sys; assert sys.version_info[:2] == (3, 12)' >/dev/null 2>&1; then command -v python3.12; \
+	elif command -v pyenv >/dev/null 2>&1; then \
+	  for v in $$(pyenv versions --bare 2>/dev/null | grep -E '^3\.12(\.[0-9]+)?$$' | sort -t. -k3 -n -r); do \
+	    p="$$(pyenv root)/versions/$$v/bin/python3.12"; [ -x "$$p" ] && { echo "$$p"; break; }; done; \
+	fi)
+
+.PHONY: help venv install run test lint typecheck unit bench clean
+
+help:
+	@echo "make run    start the local sandbox (moto AWS, API with real Cognito checks)"
+	@echo "make test   lint, type checks and all tests"
+	@echo "make bench  run the benchmarks under benchmarks/"
+
+$(PY):
+	@if [ -z "$(PYTHON312)" ]; then \
+	  echo "error: Python 3.12 is required (the Lambda runtime follows the local Python)." >&2; \
+	  echo "Install it, e.g. 'pyenv install 3.12' or your system's python3.12 package, or pass PYTHON312=/path/to/python3.12." >&2; \
+	  exit 1; fi
+	"$(PYTHON312)" -m venv $(VENV)
+
+$(STAMP): $(PY) requirements.txt requirements-dev.txt
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+venv install: $(STAMP)
+
+run: $(STAMP)
+	$(PY) -m sandbox run
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
+
+unit: $(STAMP)
+	$(VENV)/bin/pytest
+
+test: lint typecheck unit
+
+bench: $(STAMP)
+	$(PY) benchmarks/cold_start.py
+
+clean:
+	rm -rf $(VENV) .sandbox .mypy_cache .ruff_cache .pytest_cache

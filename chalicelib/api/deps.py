@@ -1,0 +1,21 @@
+"""Service accessors: each service module is imported and built on first use, then reused."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from chalicelib.services.todos import TodoService
+
+
+@cache
+def todos() -> TodoService:
+    from chalicelib.services.todos import TodoService  # noqa: PLC0415 - keeps cold start lean
+
+    return TodoService()
+
+
+def reset() -> None:
+    """Forget built services (tests swap the environment underneath them)."""
+    todos.cache_clear()

@@ -1,0 +1,102 @@
+"""The one table from domain errors to HTTP statuses, and request/response helpers for routes."""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable
+from typing import Any, ParamSpec
+
+from chalice import Response
+from chalice.app import Request
+
+from chalicelib import errors
+from chalicelib.validation import parse_json_object
+
+P = ParamSpec("P")
+
+# Codes follow Chalice's own envelope names where Chalice has one.
+STATUS_FOR: dict[type[errors.DomainError], tuple[int, str]] = {
+    errors.ValidationError: (400, "BadRequestError"),
+    errors.Unauthorized: (401, "UnauthorizedError"),
+    errors.Forbidden: (403, "ForbiddenError"),
+    errors.NotFound: (404, "NotFoundError"),
+    errors.Conflict: (409, "ConflictError"),
+    errors.PreconditionFailed: (412, "PreconditionFailedError"),
+    errors.PayloadTooLarge: (413, "PayloadTooLargeError"),
+    errors.UnsupportedMediaType: (415, "UnsupportedMediaType"),
+    errors.Throttled: (429, "TooManyRequestsError"),
+}
+
+
+def error_response(error: errors.DomainError) -> Response:
+    status, code = next(
+        (pair for kind, pair in STATUS_FOR.items() if isinstance(error, kind)),
+        (400, "BadRequestError"),
+    )
+    headers = {"Retry-After": "1"} if status == 429 else {}
+    return Response(body={"Code": code, "Message": str(error)}, status_code=status, headers=headers)
+
+
+def domain_errors(view: Callable[P, Any]) -> Callable[P, Any]:
+    """Place directly under @route: domain errors become responses in the envelope."""
+
+    @functools.wraps(view)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> Any:
+        try:
+            return view(*args, **kwargs)
+        except errors.DomainError as e:
+            return error_response(e)
+
+    return wrapper
+
+
+def json_body(request: Request) -> dict[str, Any]:
+    return parse_json_object(request.raw_body)
+
+
+def user_id(request: Request) -> str:
+    """The caller's id: the `sub` claim the Cognito authorizer verified."""
+    claims = (request.context.get("authorizer") or {}).get("claims") or {}
+    sub = claims.get("sub")
+    if not isinstance(sub, str) or not sub:
+        raise errors.Unauthorized("a valid Cognito ID token is required")
+    return sub
+
+
+def query(request: Request, name: str) -> str | None:
+    params = request.query_params or {}
+    value = params.get(name)
+    return value if isinstance(value, str) else None
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+_ETAG = re.compile(r'\s*(?:W/)?"([^"]*)"\s*')
+
+
+def etag_versions(header: str) -> frozenset[int] | str:
+    """The versions an If-Match / If-None-Match header names, or "*"."""
+    if header.strip() == "*":
+        return "*"
+    versions: set[int] = set()
+    for part in header.split(","):
+        found = _ETAG.fullmatch(part)
+        if found and found.group(1).isdigit():
+            versions.add(int(found.group(1)))
+    return frozenset(versions)
+
+
+def if_match(request: Request) -> frozenset[int] | str | None:
+    header = request.headers.get("if-match")
+    return None if header is None else etag_versions(header)
+
+
+def not_modified(request: Request, version: int) -> bool:
+    header = request.headers.get("if-none-match")
+    if header is None:
+        return False
+    wanted = etag_versions(header)
+    return wanted == "*" or (isinstance(wanted, frozenset) and version in wanted)

@@ -1,0 +1,83 @@
+"""Routes for /todos: thin adapters over TodoService."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint, Response
+
+from chalicelib import validation as v
+from chalicelib.api import deps
+from chalicelib.api.auth import cognito
+from chalicelib.api.http import (
+    domain_errors,
+    etag,
+    if_match,
+    json_body,
+    not_modified,
+    query,
+    user_id,
+)
+from chalicelib.errors import ValidationError
+
+bp = Blueprint(__name__)
+
+
+def _todo_response(todo: dict[str, Any], status: int = 200) -> Response:
+    return Response(body=todo, status_code=status, headers={"ETag": etag(todo["version"])})
+
+
+@bp.route("/todos", methods=["POST"], authorizer=cognito)
+@domain_errors
+def create_todo() -> Response:
+    request = bp.current_request
+    todo, _ = deps.todos().create(
+        user_id(request), json_body(request), request.headers.get("idempotency-key")
+    )
+    response = _todo_response(todo, 201)
+    response.headers["Location"] = f"/todos/{todo['id']}"
+    return response
+
+
+@bp.route("/todos", methods=["GET"], authorizer=cognito)
+@domain_errors
+def list_todos() -> dict[str, Any]:
+    request = bp.current_request
+    owner = user_id(request)
+    limit = v.page_limit(query(request, "limit"))
+    cursor = query(request, "cursor")
+    since = query(request, "updated_since")
+    done = v.query_bool(query(request, "done"), "done")
+    if since is None:
+        return deps.todos().list(owner, limit=limit, cursor=cursor, done=done)
+    if done is not None:
+        raise ValidationError("done cannot be combined with updated_since")
+    return deps.todos().changes(
+        owner, since=v.parse_time(since, "updated_since"), limit=limit, cursor=cursor
+    )
+
+
+@bp.route("/todos/{todo_id}", methods=["GET"], authorizer=cognito)
+@domain_errors
+def get_todo(todo_id: str) -> Response:
+    request = bp.current_request
+    todo = deps.todos().get(user_id(request), todo_id)
+    if not_modified(request, todo["version"]):
+        return Response(body="", status_code=304, headers={"ETag": etag(todo["version"])})
+    return _todo_response(todo)
+
+
+@bp.route("/todos/{todo_id}", methods=["PATCH"], authorizer=cognito)
+@domain_errors
+def update_todo(todo_id: str) -> Response:
+    request = bp.current_request
+    todo = deps.todos().update(user_id(request), todo_id, json_body(request), if_match(request))
+    return _todo_response(todo)
+
+
+@bp.route("/todos/{todo_id}", methods=["DELETE"], authorizer=cognito)
+@domain_errors
+def delete_todo(todo_id: str) -> Response:
+    request = bp.current_request
+    deps.todos().delete(user_id(request), todo_id, if_match(request))
+    return Response(body="", status_code=204)

@@ -1,0 +1,57 @@
+"""Opaque pagination cursors: signed, and bound to the caller and the listing they were made for."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+from typing import Any
+
+from chalicelib.errors import ValidationError
+
+_INVALID = "cursor is invalid: pass back the next_cursor of the previous page unchanged"
+_FOREIGN = "cursor was made for another listing or another user"
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+class CursorCodec:
+    """Encodes a DynamoDB key (string attributes only) with an HMAC over key and scope."""
+
+    def __init__(self, secret: bytes) -> None:
+        self._secret = secret
+
+    def _sign(self, payload: bytes) -> bytes:
+        return hmac.new(self._secret, payload, hashlib.sha256).digest()[:16]
+
+    def encode(self, key: dict[str, str], scope: str) -> str:
+        payload = json.dumps({"k": key, "s": scope}, separators=(",", ":"), sort_keys=True)
+        raw = payload.encode()
+        return f"{_b64(raw)}.{_b64(self._sign(raw))}"
+
+    def decode(self, cursor: str, scope: str) -> dict[str, str]:
+        try:
+            body, sig = cursor.split(".")
+            raw = _unb64(body)
+            given = _unb64(sig)
+        except (ValueError, binascii.Error) as e:
+            raise ValidationError(_INVALID) from e
+        if not hmac.compare_digest(given, self._sign(raw)):
+            raise ValidationError(_INVALID)
+        data: Any = json.loads(raw)
+        if data.get("s") != scope:
+            raise ValidationError(_FOREIGN)
+        key = data.get("k")
+        if not isinstance(key, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in key.items()
+        ):
+            raise ValidationError(_INVALID)
+        return key

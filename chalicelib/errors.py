@@ -1,0 +1,41 @@
+"""Domain errors raised by services; the API layer maps them to HTTP statuses in one table."""
+
+
+class DomainError(Exception):
+    """Base class: the message is safe to show to a client developer."""
+
+
+class ValidationError(DomainError):
+    """The input is malformed, of the wrong type, or outside the limits."""
+
+
+class NotFound(DomainError):
+    """The item does not exist or belongs to someone else."""
+
+
+class Conflict(DomainError):
+    """The request conflicts with the current state (taken slug, reused idempotency key)."""
+
+
+class PreconditionFailed(DomainError):
+    """An If-Match version is stale."""
+
+
+class PayloadTooLarge(DomainError):
+    """The request body is over the limit."""
+
+
+class UnsupportedMediaType(DomainError):
+    """The request body is not in a content type the route accepts."""
+
+
+class Unauthorized(DomainError):
+    """No identity, or an identity that cannot be trusted."""
+
+
+class Forbidden(DomainError):
+    """The caller is known but not allowed to do this."""
+
+
+class Throttled(DomainError):
+    """Storage is throttling us even after retries; the client should back off and retry."""

@@ -1,0 +1,330 @@
+"""Todos: validation, per-user storage, optimistic concurrency, idempotent create, delta sync."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib import validation as v
+from chalicelib.config import settings
+from chalicelib.cursors import CursorCodec
+from chalicelib.errors import Conflict, NotFound, PreconditionFailed, ValidationError
+from chalicelib.models import IdempotencyModel, TodoModel
+from chalicelib.services.storage import (
+    TXN_CONDITION_FAILED,
+    is_condition_failure,
+    storage_errors,
+    to_attribute_values,
+)
+
+Json = dict[str, Any]
+Clock = Callable[[], datetime]
+
+ANY_VERSION: Final = "*"
+# What an If-Match header asks for: None (no header), "*" (any), or the versions it names.
+IfMatch = frozenset[int] | str | None
+
+FIELDS = ("title", "notes", "due", "tags", "done")
+IDEMPOTENCY_TTL = timedelta(hours=24)
+TOMBSTONE_TTL = timedelta(days=30)
+MAX_IDEMPOTENCY_KEY = 64
+_WRITE_ATTEMPTS = 5
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def _clean(data: Json, *, partial: bool) -> Json:
+    """The validated subset of todo fields present in a request body."""
+    v.reject_unknown(data, FIELDS)
+    if not partial and "title" not in data:
+        raise ValidationError("title is required")
+    out: Json = {}
+    if "title" in data:
+        out["title"] = v.text(data["title"], "title", min_len=1, max_len=200, strip=True)
+    if "notes" in data:
+        notes = data["notes"]
+        out["notes"] = "" if notes is None else v.text(notes, "notes", max_len=10_000)
+    if "due" in data:
+        out["due"] = v.due_value(data["due"])
+    if "tags" in data:
+        tags = data["tags"]
+        out["tags"] = (
+            []
+            if tags is None
+            else v.string_list(tags, "tags", max_items=20, min_len=1, max_len=32)
+        )
+    if "done" in data:
+        out["done"] = v.boolean(data["done"], "done")
+    return out
+
+
+def _to_json(item: TodoModel) -> Json:
+    if item.deleted:
+        return {"id": item.todo_id, "deleted": True, "updated_at": item.updated_at}
+    return {
+        "id": item.todo_id,
+        "title": item.title,
+        "notes": item.notes or "",
+        "done": item.done,
+        "due": item.due,
+        "tags": list(item.tags or []),
+        "created_at": item.created_at,
+        "updated_at": item.updated_at,
+        "version": item.version,
+    }
+
+
+def _request_hash(data: Json) -> str:
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class TodoService:
+    def __init__(
+        self,
+        *,
+        cursor_secret: bytes | None = None,
+        clock: Clock = _utcnow,
+        new_id: Callable[[], str] = _new_id,
+    ) -> None:
+        self._cursors = CursorCodec(
+            cursor_secret if cursor_secret is not None else settings().cursor_secret
+        )
+        self._clock = clock
+        self._new_id = new_id
+
+    # -- writes -----------------------------------------------------------------------------
+
+    def create(
+        self, user_id: str, data: Json, idempotency_key: str | None = None
+    ) -> tuple[Json, bool]:
+        """Create a todo; returns it and whether it is the replay of an earlier keyed request."""
+        fields = _clean(data, partial=False)
+        now = self._clock()
+        stamp = v.format_time(now)
+        todo_id = self._new_id()
+        item = TodoModel(
+            user_id,
+            todo_id,
+            title=fields["title"],
+            notes=fields.get("notes", ""),
+            done=fields.get("done", False),
+            due=fields.get("due"),
+            tags=fields.get("tags", []),
+            created_at=stamp,
+            updated_at=stamp,
+            version=1,
+            deleted=False,
+        )
+        self._set_keys(item)
+        body = _to_json(item)
+        if idempotency_key is None:
+            with storage_errors():
+                item.save(condition=TodoModel.todo_id.does_not_exist())
+            return body, False
+        return self._create_once(user_id, idempotency_key, data, item, body, now)
+
+    def _create_once(
+        self, user_id: str, key: str, data: Json, item: TodoModel, body: Json, now: datetime
+    ) -> tuple[Json, bool]:
+        if not key or len(key) > MAX_IDEMPOTENCY_KEY or not key.isprintable():
+            raise ValidationError(
+                f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} printable characters"
+            )
+        record = IdempotencyModel(
+            f"todos:{user_id}:{key}",
+            request_hash=_request_hash(data),
+            response=json.dumps(body),
+            created_at=v.format_time(now),
+            expires_at=now + IDEMPOTENCY_TTL,
+        )
+        try:
+            with storage_errors(), TransactWrite(connection=Connection()) as tx:
+                tx.save(item, condition=TodoModel.todo_id.does_not_exist())
+                tx.save(
+                    record,
+                    condition=IdempotencyModel.key.does_not_exist()
+                    | (IdempotencyModel.expires_at < now),
+                )
+        except TransactWriteError as e:
+            reasons = e.cancellation_reasons or []
+            if len(reasons) < 2 or reasons[1] is None or reasons[1].code != TXN_CONDITION_FAILED:
+                raise
+            try:
+                first = IdempotencyModel.get(record.key, consistent_read=True)
+            except DoesNotExist as gone:  # expired and swept between the two calls
+                raise Conflict("Idempotency-Key was just released; retry the request") from gone
+            if first.request_hash != record.request_hash:
+                raise Conflict(
+                    "Idempotency-Key was already used with a different request body"
+                ) from e
+            return json.loads(first.response), True
+        return body, False
+
+    def update(self, user_id: str, todo_id: str, data: Json, if_match: IfMatch = None) -> Json:
+        changes = _clean(data, partial=True)
+
+        def apply(item: TodoModel) -> None:
+            for name, value in changes.items():
+                setattr(item, name, value)
+
+        return _to_json(self._write(user_id, todo_id, if_match, apply if changes else None))
+
+    def delete(self, user_id: str, todo_id: str, if_match: IfMatch = None) -> None:
+        def bury(item: TodoModel) -> None:
+            item.deleted = True
+            item.title = item.notes = item.due = None
+            item.tags = None
+            item.expires_at = self._clock() + TOMBSTONE_TTL
+
+        self._write(user_id, todo_id, if_match, bury)
+
+    def _write(
+        self,
+        user_id: str,
+        todo_id: str,
+        if_match: IfMatch,
+        change: Callable[[TodoModel], None] | None,
+    ) -> TodoModel:
+        """Read, check If-Match, change, and write back only if nobody wrote in between."""
+        for _ in range(_WRITE_ATTEMPTS):
+            item = self._load(user_id, todo_id)
+            self._check_precondition(item, if_match)
+            if change is None:
+                return item
+            seen = item.version
+            change(item)
+            item.version = seen + 1
+            item.updated_at = v.format_time(self._clock())
+            self._set_keys(item)
+            try:
+                with storage_errors():
+                    item.save(condition=TodoModel.version == seen)
+            except PutError as e:
+                if not is_condition_failure(e):
+                    raise
+                if if_match is not None:
+                    raise PreconditionFailed(
+                        "the todo was changed by another request; fetch it and retry"
+                    ) from e
+                continue
+            return item
+        raise Conflict("the todo is being changed by other requests; retry shortly")
+
+    @staticmethod
+    def _check_precondition(item: TodoModel, if_match: IfMatch) -> None:
+        if if_match is None or if_match == ANY_VERSION:
+            return
+        if item.version not in if_match:
+            raise PreconditionFailed(
+                f"If-Match does not match the current version ({item.version}); "
+                "fetch the todo and retry"
+            )
+
+    @staticmethod
+    def _set_keys(item: TodoModel) -> None:
+        item.updated_key = f"{item.updated_at}#{item.todo_id}"
+        if item.deleted:
+            item.created_key = item.done_key = None
+        else:
+            item.created_key = f"{item.created_at}#{item.todo_id}"
+            item.done_key = f"{int(item.done)}#{item.created_key}"
+
+    # -- reads ------------------------------------------------------------------------------
+
+    def _load(self, user_id: str, todo_id: str) -> TodoModel:
+        try:
+            with storage_errors():
+                item = TodoModel.get(user_id, todo_id, consistent_read=True)
+        except DoesNotExist as e:
+            raise NotFound(f"todo {todo_id} not found") from e
+        if item.deleted:
+            raise NotFound(f"todo {todo_id} not found")
+        return item
+
+    def get(self, user_id: str, todo_id: str) -> Json:
+        return _to_json(self._load(user_id, todo_id))
+
+    def list(
+        self, user_id: str, *, limit: int, cursor: str | None = None, done: bool | None = None
+    ) -> Json:
+        """Live todos, newest first, optionally only done or not done."""
+        if done is None:
+            return self._page(
+                TodoModel.by_created, "created_key", None, user_id, f"list|{user_id}", limit, cursor
+            )
+        return self._page(
+            TodoModel.by_done,
+            "done_key",
+            TodoModel.done_key.startswith(f"{int(done)}#"),
+            user_id,
+            f"list|{user_id}|done={done}",
+            limit,
+            cursor,
+            forward=False,
+        )
+
+    def changes(
+        self, user_id: str, *, since: datetime, limit: int, cursor: str | None = None
+    ) -> Json:
+        """What changed after `since`, oldest change first, deletions as tombstones."""
+        floor = v.format_time(since)
+        # "$" sorts after "#", so changes made exactly at `since` are excluded.
+        return self._page(
+            TodoModel.by_updated,
+            "updated_key",
+            TodoModel.updated_key > f"{floor}$",
+            user_id,
+            f"changes|{user_id}|{floor}",
+            limit,
+            cursor,
+            forward=True,
+        )
+
+    def _page(
+        self,
+        index: Any,
+        sort_key: str,
+        condition: Any,
+        user_id: str,
+        scope: str,
+        limit: int,
+        cursor: str | None,
+        *,
+        forward: bool = False,
+    ) -> Json:
+        start = self._cursors.decode(cursor, scope) if cursor else None
+        with storage_errors():
+            # One Query: one item more than asked tells whether another page exists.
+            rows = list(
+                index.query(
+                    user_id,
+                    condition,
+                    scan_index_forward=forward,
+                    consistent_read=True,
+                    limit=limit + 1,
+                    page_size=limit + 1,
+                    last_evaluated_key=to_attribute_values(start) if start else None,
+                )
+            )
+        next_cursor = None
+        if len(rows) > limit:
+            rows = rows[:limit]
+            last = rows[-1]
+            key = {"user_id": user_id, "todo_id": last.todo_id, sort_key: getattr(last, sort_key)}
+            next_cursor = self._cursors.encode(key, scope)
+        return {"items": [_to_json(r) for r in rows], "next_cursor": next_cursor}
