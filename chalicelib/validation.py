@@ -54,9 +54,7 @@ def reject_unknown(data: Mapping[str, Any], allowed: Iterable[str]) -> None:
         )
 
 
-def text(
-    value: object, field: str, *, min_len: int = 0, max_len: int, strip: bool = False
-) -> str:
+def text(value: object, field: str, *, min_len: int = 0, max_len: int, strip: bool = False) -> str:
     if not isinstance(value, str):
         raise ValidationError(f"{field} must be a string, not {_kind(value)}")
     result = value.strip() if strip else value

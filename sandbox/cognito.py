@@ -55,6 +55,8 @@ class TokenVerifier:
             kid = jwt.get_unverified_header(token).get("kid")
         except jwt.PyJWTError as e:
             raise InvalidToken("Authorization is not a well-formed JWT") from e
+        if not isinstance(kid, str):
+            raise InvalidToken("token names no signing key (kid)")
         try:
             if self._client is not None:
                 return self._client.get_signing_key(kid).key

@@ -31,7 +31,7 @@ def load_template() -> dict[str, Any]:
 def resolve(value: Any, params: dict[str, str], refs: dict[str, str]) -> Any:
     """Resolve the few intrinsics the template uses: Fn::Sub of parameters, and Ref."""
     if isinstance(value, dict) and len(value) == 1:
-        (fn, arg), = value.items()
+        ((fn, arg),) = value.items()
         if fn == "Fn::Sub":
             text = str(arg)
             for name, replacement in {**params, **refs}.items():
@@ -48,9 +48,7 @@ def resolve(value: Any, params: dict[str, str], refs: dict[str, str]) -> Any:
 
 def resources_of(kind: str) -> dict[str, dict[str, Any]]:
     template = load_template()
-    return {
-        name: res for name, res in template["Resources"].items() if res["Type"] == kind
-    }
+    return {name: res for name, res in template["Resources"].items() if res["Type"] == kind}
 
 
 def table_definitions(stage: str) -> dict[str, dict[str, Any]]:

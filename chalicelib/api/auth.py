@@ -11,8 +11,6 @@ from chalice import CognitoUserPoolAuthorizer
 cognito = CognitoUserPoolAuthorizer(
     "CognitoUserPool",
     provider_arns=[
-        os.environ.get(
-            "USER_POOL_ARN", "arn:aws:cognito-idp:us-east-1:000000000000:userpool/unset"
-        )
+        os.environ.get("USER_POOL_ARN", "arn:aws:cognito-idp:us-east-1:000000000000:userpool/unset")
     ],
 )

@@ -5,15 +5,13 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable
-from typing import Any, ParamSpec
+from typing import Any
 
 from chalice import Response
 from chalice.app import Request
 
 from chalicelib import errors
 from chalicelib.validation import parse_json_object
-
-P = ParamSpec("P")
 
 # Codes follow Chalice's own envelope names where Chalice has one.
 STATUS_FOR: dict[type[errors.DomainError], tuple[int, str]] = {
@@ -34,11 +32,11 @@ def error_response(error: errors.DomainError) -> Response:
         (pair for kind, pair in STATUS_FOR.items() if isinstance(error, kind)),
         (400, "BadRequestError"),
     )
-    headers = {"Retry-After": "1"} if status == 429 else {}
+    headers: dict[str, str | list[str]] = {"Retry-After": "1"} if status == 429 else {}
     return Response(body={"Code": code, "Message": str(error)}, status_code=status, headers=headers)
 
 
-def domain_errors(view: Callable[P, Any]) -> Callable[P, Any]:
+def domain_errors[**P](view: Callable[P, Any]) -> Callable[P, Any]:
     """Place directly under @route: domain errors become responses in the envelope."""
 
     @functools.wraps(view)
@@ -52,7 +50,8 @@ def domain_errors(view: Callable[P, Any]) -> Callable[P, Any]:
 
 
 def json_body(request: Request) -> dict[str, Any]:
-    return parse_json_object(request.raw_body)
+    raw = request.raw_body
+    return parse_json_object(raw.encode() if isinstance(raw, str) else raw)
 
 
 def user_id(request: Request) -> str:
@@ -65,8 +64,8 @@ def user_id(request: Request) -> str:
 
 
 def query(request: Request, name: str) -> str | None:
-    params = request.query_params or {}
-    value = params.get(name)
+    params = request.query_params
+    value = None if params is None else params.get(name)
     return value if isinstance(value, str) else None
 
 

@@ -63,9 +63,7 @@ def _clean(data: Json, *, partial: bool) -> Json:
     if "tags" in data:
         tags = data["tags"]
         out["tags"] = (
-            []
-            if tags is None
-            else v.string_list(tags, "tags", max_items=20, min_len=1, max_len=32)
+            [] if tags is None else v.string_list(tags, "tags", max_items=20, min_len=1, max_len=32)
         )
     if "done" in data:
         out["done"] = v.boolean(data["done"], "done")
@@ -131,20 +129,20 @@ class TodoService:
             deleted=False,
         )
         self._set_keys(item)
-        body = _to_json(item)
         if idempotency_key is None:
             with storage_errors():
                 item.save(condition=TodoModel.todo_id.does_not_exist())
-            return body, False
-        return self._create_once(user_id, idempotency_key, data, item, body, now)
+            return _to_json(item), False
+        return self._create_once(user_id, idempotency_key, data=data, item=item, now=now)
 
     def _create_once(
-        self, user_id: str, key: str, data: Json, item: TodoModel, body: Json, now: datetime
+        self, user_id: str, key: str, *, data: Json, item: TodoModel, now: datetime
     ) -> tuple[Json, bool]:
         if not key or len(key) > MAX_IDEMPOTENCY_KEY or not key.isprintable():
             raise ValidationError(
                 f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} printable characters"
             )
+        body = _to_json(item)
         record = IdempotencyModel(
             f"todos:{user_id}:{key}",
             request_hash=_request_hash(data),
@@ -265,16 +263,23 @@ class TodoService:
         """Live todos, newest first, optionally only done or not done."""
         if done is None:
             return self._page(
-                TodoModel.by_created, "created_key", None, user_id, f"list|{user_id}", limit, cursor
+                TodoModel.by_created,
+                user_id,
+                sort_key="created_key",
+                condition=None,
+                scope=f"list|{user_id}",
+                limit=limit,
+                cursor=cursor,
+                forward=False,
             )
         return self._page(
             TodoModel.by_done,
-            "done_key",
-            TodoModel.done_key.startswith(f"{int(done)}#"),
             user_id,
-            f"list|{user_id}|done={done}",
-            limit,
-            cursor,
+            sort_key="done_key",
+            condition=TodoModel.done_key.startswith(f"{int(done)}#"),
+            scope=f"list|{user_id}|done={done}",
+            limit=limit,
+            cursor=cursor,
             forward=False,
         )
 
@@ -286,26 +291,26 @@ class TodoService:
         # "$" sorts after "#", so changes made exactly at `since` are excluded.
         return self._page(
             TodoModel.by_updated,
-            "updated_key",
-            TodoModel.updated_key > f"{floor}$",
             user_id,
-            f"changes|{user_id}|{floor}",
-            limit,
-            cursor,
+            sort_key="updated_key",
+            condition=TodoModel.updated_key > f"{floor}$",
+            scope=f"changes|{user_id}|{floor}",
+            limit=limit,
+            cursor=cursor,
             forward=True,
         )
 
     def _page(
         self,
         index: Any,
+        user_id: str,
+        *,
         sort_key: str,
         condition: Any,
-        user_id: str,
         scope: str,
         limit: int,
         cursor: str | None,
-        *,
-        forward: bool = False,
+        forward: bool,
     ) -> Json:
         start = self._cursors.decode(cursor, scope) if cursor else None
         with storage_errors():
