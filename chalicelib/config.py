@@ -13,6 +13,8 @@ class Settings:
     region: str
     todos_table_name: str
     idempotency_table_name: str
+    photos_table_name: str
+    media_bucket: str
     cursor_secret: bytes
 
 
@@ -38,6 +40,8 @@ def settings() -> Settings:
         region=os.environ.get("AWS_REGION", os.environ.get("AWS_DEFAULT_REGION", "us-east-1")),
         todos_table_name=_required("TODOS_TABLE_NAME"),
         idempotency_table_name=_required("IDEMPOTENCY_TABLE_NAME"),
+        photos_table_name=_required("PHOTOS_TABLE_NAME"),
+        media_bucket=_required("MEDIA_BUCKET_NAME"),
         cursor_secret=_secret("CURSOR_SECRET"),
     )
 

@@ -94,4 +94,40 @@ class IdempotencyModel(Model):
     expires_at = TTLAttribute()
 
 
-ALL_MODELS: tuple[type[Model], ...] = (TodoModel, IdempotencyModel)
+class PhotosByCreatedIndex(LocalSecondaryIndex["PhotoModel"]):
+    """A user's photos by upload time."""
+
+    class Meta:
+        index_name = "by_created"
+        projection = AllProjection()
+
+    user_id = UnicodeAttribute(hash_key=True)
+    created_key = UnicodeAttribute(range_key=True)
+
+
+class PhotoModel(Model):
+    class Meta:
+        # Read from the environment when the class is built (see the module comment).
+        table_name = os.environ.get("PHOTOS_TABLE_NAME", "mytodolist-dev-photos")
+        region = _REGION
+
+    user_id = UnicodeAttribute(hash_key=True)
+    photo_id = UnicodeAttribute(range_key=True)
+    status = UnicodeAttribute()
+    content_type = UnicodeAttribute()
+    size = NumberAttribute()
+    filename = UnicodeAttribute(null=True)
+    width = NumberAttribute(null=True)
+    height = NumberAttribute(null=True)
+    error = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute()
+    created_key = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    version = NumberAttribute()
+    # While a worker makes the thumbnails it holds a lease, so a duplicate delivery waits.
+    lease_until = NumberAttribute(null=True)
+
+    by_created = PhotosByCreatedIndex()
+
+
+ALL_MODELS: tuple[type[Model], ...] = (TodoModel, IdempotencyModel, PhotoModel)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,8 +29,12 @@ def load_template() -> dict[str, Any]:
     return data
 
 
+ACCOUNT_ID = "123456789012"  # moto's default account
+
+
 def resolve(value: Any, params: dict[str, str], refs: dict[str, str]) -> Any:
-    """Resolve the few intrinsics the template uses: Fn::Sub of parameters, and Ref."""
+    """Resolve the intrinsics the template uses: Fn::Sub, Ref and Fn::GetAtt (as "Name.Attr")."""
+    params = {"AWS::AccountId": ACCOUNT_ID, **params}
     if isinstance(value, dict) and len(value) == 1:
         ((fn, arg),) = value.items()
         if fn == "Fn::Sub":
@@ -39,6 +44,8 @@ def resolve(value: Any, params: dict[str, str], refs: dict[str, str]) -> Any:
             return text
         if fn == "Ref":
             return params.get(arg) or refs[arg]
+        if fn == "Fn::GetAtt":
+            return refs[".".join(arg)]
     if isinstance(value, dict):
         return {k: resolve(v, params, refs) for k, v in value.items()}
     if isinstance(value, list):
@@ -114,3 +121,79 @@ def create_user_pool(stage: str, session: boto3.Session | None = None) -> UserPo
             Description=group_props.get("Description", ""),
         )
     return UserPool(id=pool["Id"], arn=pool["Arn"], client_id=app_client["ClientId"])
+
+
+@dataclass(frozen=True)
+class Media:
+    bucket: str
+    queue_url: str
+    dead_letter_queue_url: str
+
+
+def _queue_attributes(props: dict[str, Any]) -> dict[str, str]:
+    skip = {"QueueName", "RedrivePolicy", "Tags"}
+    return {k: str(v) for k, v in props.items() if k not in skip}
+
+
+def create_media(stage: str, session: boto3.Session | None = None) -> Media:
+    """Create the queues (with redrive) and the media bucket with its notification to the queue."""
+    session = session or boto3.Session()
+    sqs = session.client("sqs")
+    s3 = session.client("s3")
+    params = {"Stage": stage}
+    refs: dict[str, str] = {}
+    urls: dict[str, str] = {}
+    queues = resources_of("AWS::SQS::Queue")
+    for name, res in queues.items():
+        plain = {k: v for k, v in res["Properties"].items() if k != "RedrivePolicy"}
+        props = resolve(plain, params, {})
+        url = sqs.create_queue(QueueName=props["QueueName"], Attributes=_queue_attributes(props))[
+            "QueueUrl"
+        ]
+        attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]
+        urls[name] = url
+        refs[name] = url
+        refs[f"{name}.Arn"] = attrs["QueueArn"]
+        refs[f"{name}.QueueName"] = props["QueueName"]
+    for name, res in queues.items():
+        redrive = res["Properties"].get("RedrivePolicy")
+        if redrive:
+            policy = resolve(redrive, params, refs)
+            sqs.set_queue_attributes(
+                QueueUrl=urls[name], Attributes={"RedrivePolicy": json.dumps(policy)}
+            )
+    ((_, bucket_res),) = resources_of("AWS::S3::Bucket").items()
+    props = resolve(bucket_res["Properties"], params, refs)
+    bucket = props["BucketName"]
+    s3.create_bucket(Bucket=bucket)
+    # CloudFormation spells the CORS shape differently from the S3 API.
+    rules = [
+        {"AllowedMethods": r["AllowedMethods"], "AllowedOrigins": r["AllowedOrigins"]}
+        | {k: r[k] for k in ("AllowedHeaders", "MaxAge") if k in r}
+        for r in props["CorsConfiguration"]["CorsRules"]
+    ]
+    s3.put_bucket_cors(
+        Bucket=bucket,
+        CORSConfiguration={
+            "CORSRules": [
+                {**{k: v for k, v in r.items() if k != "MaxAge"}, "MaxAgeSeconds": r["MaxAge"]}
+                if "MaxAge" in r
+                else r
+                for r in rules
+            ]
+        },
+    )
+    notification = {
+        "QueueConfigurations": [
+            {
+                "QueueArn": q["Queue"],
+                "Events": [q["Event"]],
+                "Filter": {"Key": {"FilterRules": q["Filter"]["S3Key"]["Rules"]}},
+            }
+            for q in props["NotificationConfiguration"]["QueueConfigurations"]
+        ]
+    }
+    s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration=notification)
+    main = next(n for n, r in queues.items() if "RedrivePolicy" in r["Properties"])
+    dlq = next(n for n in queues if n != main)
+    return Media(bucket=bucket, queue_url=urls[main], dead_letter_queue_url=urls[dlq])

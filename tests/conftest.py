@@ -37,7 +37,7 @@ from chalicelib import config  # noqa: E402
 from chalicelib.api import deps  # noqa: E402
 from chalicelib.models import ALL_MODELS  # noqa: E402
 from sandbox.cognito import TokenVerifier, install  # noqa: E402
-from sandbox.resources import create_tables  # noqa: E402
+from sandbox.resources import Media, create_media, create_tables  # noqa: E402
 
 ISSUER = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_test"
 CLIENT_ID = "test-app-client"
@@ -104,6 +104,12 @@ def aws() -> Iterator[None]:
         create_tables("test")
         yield
     _reset_caches()
+
+
+@pytest.fixture
+def media(aws: None) -> Media:
+    """The media bucket, the thumbnail queue and its dead-letter queue, as in production."""
+    return create_media("test")
 
 
 @pytest.fixture

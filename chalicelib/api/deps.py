@@ -6,6 +6,7 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from chalicelib.services.photos import PhotoService
     from chalicelib.services.todos import TodoService
 
 
@@ -16,6 +17,17 @@ def todos() -> TodoService:
     return TodoService()
 
 
+@cache
+def photos() -> PhotoService:
+    from chalicelib.services.photos import PhotoService  # noqa: PLC0415 - keeps cold start lean
+
+    return PhotoService()
+
+
 def reset() -> None:
-    """Forget built services (tests swap the environment underneath them)."""
+    """Forget built services and clients (tests swap the environment underneath them)."""
     todos.cache_clear()
+    photos.cache_clear()
+    from chalicelib.services import aws  # noqa: PLC0415
+
+    aws.reset()

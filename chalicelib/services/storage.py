@@ -8,6 +8,7 @@ from typing import Any
 
 from pynamodb.exceptions import PynamoDBException
 
+from chalicelib.cursors import CursorCodec
 from chalicelib.errors import Throttled
 
 CONDITION_FAILED = "ConditionalCheckFailedException"
@@ -37,3 +38,42 @@ def storage_errors() -> Iterator[None]:
 
 def to_attribute_values(key: dict[str, str]) -> dict[str, dict[str, Any]]:
     return {name: {"S": value} for name, value in key.items()}
+
+
+def query_page(
+    index: Any,
+    hash_value: str,
+    *,
+    key_names: tuple[str, str, str],
+    condition: Any,
+    scope: str,
+    limit: int,
+    cursor: str | None,
+    cursors: CursorCodec,
+    forward: bool,
+) -> tuple[list[Any], str | None]:
+    """One page of an index Query and the signed cursor of the next page, if there is one.
+
+    `key_names` are the table's hash and range key and the index's range key: together they
+    are the position a Query resumes from.
+    """
+    start = cursors.decode(cursor, scope) if cursor else None
+    with storage_errors():
+        # One Query: one item more than asked tells whether another page exists.
+        rows = list(
+            index.query(
+                hash_value,
+                condition,
+                scan_index_forward=forward,
+                consistent_read=True,
+                limit=limit + 1,
+                page_size=limit + 1,
+                last_evaluated_key=to_attribute_values(start) if start else None,
+            )
+        )
+    if len(rows) <= limit:
+        return rows, None
+    rows = rows[:limit]
+    last = rows[-1]
+    key = {name: getattr(last, name) for name in key_names}
+    return rows, cursors.encode(key, scope)

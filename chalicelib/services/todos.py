@@ -21,8 +21,8 @@ from chalicelib.models import IdempotencyModel, TodoModel
 from chalicelib.services.storage import (
     TXN_CONDITION_FAILED,
     is_condition_failure,
+    query_page,
     storage_errors,
-    to_attribute_values,
 )
 
 Json = dict[str, Any]
@@ -312,24 +312,15 @@ class TodoService:
         cursor: str | None,
         forward: bool,
     ) -> Json:
-        start = self._cursors.decode(cursor, scope) if cursor else None
-        with storage_errors():
-            # One Query: one item more than asked tells whether another page exists.
-            rows = list(
-                index.query(
-                    user_id,
-                    condition,
-                    scan_index_forward=forward,
-                    consistent_read=True,
-                    limit=limit + 1,
-                    page_size=limit + 1,
-                    last_evaluated_key=to_attribute_values(start) if start else None,
-                )
-            )
-        next_cursor = None
-        if len(rows) > limit:
-            rows = rows[:limit]
-            last = rows[-1]
-            key = {"user_id": user_id, "todo_id": last.todo_id, sort_key: getattr(last, sort_key)}
-            next_cursor = self._cursors.encode(key, scope)
+        rows, next_cursor = query_page(
+            index,
+            user_id,
+            key_names=("user_id", "todo_id", sort_key),
+            condition=condition,
+            scope=scope,
+            limit=limit,
+            cursor=cursor,
+            cursors=self._cursors,
+            forward=forward,
+        )
         return {"items": [_to_json(r) for r in rows], "next_cursor": next_cursor}

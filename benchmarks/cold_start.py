@@ -1,0 +1,414 @@
+"""Cold start of the Lambda handler, as ratios against baselines measured in the same run.
+
+Every sample is a fresh Python process; the A/B pairs are interleaved (and the order within a
+pair alternates) so that noise on a busy machine hits both sides alike. Reported: medians and
+their ratios, never absolute times. Two comparisons:
+
+1. `import app` versus importing a hello-world Chalice app (timed inside the child, so the
+   interpreter's own start-up is excluded; the whole subprocess's wall time is shown too).
+2. `import app` plus the first authenticated `GET /todos` through the Lambda entry point
+   (`app.app(event, context)`, API Gateway REST proxy event with verified Cognito claims)
+   against a moto server, versus the hello-world import plus `import pynamodb` and one Query
+   through a minimal PynamoDB model on the same server and table.
+
+Also printed: which heavy packages `import app` loads (none of boto3, PIL, moto, pytest).
+
+Usage: python benchmarks/cold_start.py [--runs N]. Exits 0 whatever the ratios (it is a
+measurement); exits 1 only if a child fails or the request does not return the seeded todos.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import logging
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+USER = "bench-user-0001"
+SEEDED_TODOS = 5
+IMPORT_GOAL = 1.5
+REQUEST_GOAL = 1.25
+HEAVY = (
+    "boto3",
+    "botocore",
+    "s3transfer",
+    "pynamodb",
+    "urllib3",
+    "PIL",
+    "moto",
+    "pytest",
+    "yaml",
+    "jwt",
+    "cryptography",
+    "requests",
+)
+MUST_NOT_LOAD = ("boto3", "PIL", "moto", "pytest")
+
+HELLO_APP = """\
+from chalice import Chalice
+
+app = Chalice(app_name="hello")
+
+
+@app.route("/")
+def index():
+    return {"hello": "world"}
+"""
+
+# Each child: imports for the measurement itself first (identical on both sides), then the
+# timed section, then one JSON line on stdout. argv[1] is a JSON object of parameters.
+_PRELUDE = """\
+import json, sys, time
+P = json.loads(sys.argv[1])
+HEAVY = P["heavy"]
+def loaded():
+    return sorted({m.split(".")[0] for m in sys.modules} & set(HEAVY))
+"""
+
+CHILD_IMPORT = (
+    _PRELUDE
+    + """\
+t0 = time.perf_counter()
+import app
+t1 = time.perf_counter()
+print(json.dumps({"ms": (t1 - t0) * 1000, "loaded": loaded(), "modules": len(sys.modules)}))
+"""
+)
+
+CHILD_OURS_REQUEST = (
+    _PRELUDE
+    + """\
+class Context:
+    function_name = "mytodolist-test"
+    function_version = "$LATEST"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:mytodolist-test"
+    memory_limit_in_mb = "512"
+    aws_request_id = "c0ffee00-0000-4000-8000-000000000001"
+    log_group_name = "/aws/lambda/mytodolist-test"
+    log_stream_name = "2025/01/01/[$LATEST]0123456789abcdef"
+    def get_remaining_time_in_millis(self):
+        return 10_000
+event = P["event"]
+context = Context()
+t0 = time.perf_counter()
+import app
+after_import = loaded()
+response = app.app(event, context)
+t1 = time.perf_counter()
+print(json.dumps({"ms": (t1 - t0) * 1000, "loaded": after_import, "after": loaded(),
+                  "response": response}))
+"""
+)
+
+CHILD_BASELINE_REQUEST = (
+    _PRELUDE
+    + """\
+t0 = time.perf_counter()
+import app
+import pynamodb
+from pynamodb.attributes import UnicodeAttribute
+from pynamodb.models import Model
+class Todo(Model):
+    class Meta:
+        table_name = P["table"]
+        region = P["region"]
+    user_id = UnicodeAttribute(hash_key=True)
+    todo_id = UnicodeAttribute(range_key=True)
+items = list(Todo.query(P["user"], consistent_read=True, limit=51))
+t1 = time.perf_counter()
+print(json.dumps({"ms": (t1 - t0) * 1000, "items": len(items)}))
+"""
+)
+
+
+@dataclass
+class Sample:
+    inner_ms: float
+    wall_ms: float
+    result: dict[str, Any]
+
+
+Check = Callable[[dict[str, Any]], None]
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def stage_environment(endpoint: str, scratch: Path) -> dict[str, str]:
+    """The test stage's variables from .chalice/config.json plus moto's endpoint and fake keys."""
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(config["stages"]["test"]["environment_variables"])
+    env.update(
+        {
+            "AWS_ENDPOINT_URL": endpoint,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_SESSION_TOKEN": "testing",
+            "AWS_REGION": "us-east-1",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_EC2_METADATA_DISABLED": "true",
+            # Keep the developer's ~/.aws out of both sides.
+            "AWS_CONFIG_FILE": str(scratch / "aws-config"),
+            "AWS_SHARED_CREDENTIALS_FILE": str(scratch / "aws-credentials"),
+        }
+    )
+    return env
+
+
+def rest_event(user: str, pool_arn: str) -> dict[str, Any]:
+    """An API Gateway REST proxy event for GET /todos, claims verified by the Cognito authorizer."""
+    pool_id = pool_arn.rsplit("/", 1)[-1]
+    region = pool_arn.split(":")[3]
+    headers = {
+        "Accept": "application/json",
+        "Authorization": "eyJraWQiOiJiZW5jaCJ9.eyJzdWIiOiJiZW5jaCJ9.c2lnbmF0dXJl",
+        "Host": "abc123.execute-api.us-east-1.amazonaws.com",
+        "User-Agent": "cold-start-benchmark",
+        "X-Forwarded-For": "127.0.0.1",
+        "X-Forwarded-Port": "443",
+        "X-Forwarded-Proto": "https",
+    }
+    claims = {
+        "sub": user,
+        "token_use": "id",
+        "cognito:username": user,
+        "email": f"{user}@example.com",
+        "email_verified": "true",
+        "iss": f"https://cognito-idp.{region}.amazonaws.com/{pool_id}",
+        "aud": "bench-app-client",
+        "auth_time": "1735689600",
+        "iat": "Wed Jan 01 00:00:00 UTC 2025",
+        "exp": "Wed Jan 01 01:00:00 UTC 2025",
+    }
+    return {
+        "resource": "/todos",
+        "path": "/todos",
+        "httpMethod": "GET",
+        "headers": headers,
+        "multiValueHeaders": {k: [v] for k, v in headers.items()},
+        "queryStringParameters": None,
+        "multiValueQueryStringParameters": None,
+        "pathParameters": None,
+        "stageVariables": None,
+        "requestContext": {
+            "resourceId": "abc123",
+            "resourcePath": "/todos",
+            "httpMethod": "GET",
+            "extendedRequestId": "bench=",
+            "requestTime": "01/Jan/2025:00:00:00 +0000",
+            "path": "/api/todos",
+            "accountId": "123456789012",
+            "protocol": "HTTP/1.1",
+            "stage": "api",
+            "domainPrefix": "abc123",
+            "requestTimeEpoch": 1735689600000,
+            "requestId": "c0ffee00-0000-4000-8000-000000000001",
+            "identity": {"sourceIp": "127.0.0.1", "userAgent": "cold-start-benchmark"},
+            "domainName": "abc123.execute-api.us-east-1.amazonaws.com",
+            "apiId": "abc123",
+            "authorizer": {"claims": claims},
+        },
+        "body": None,
+        "isBase64Encoded": False,
+    }
+
+
+def run_child(code: str, params: dict[str, Any], cwd: Path, env: dict[str, str]) -> Sample:
+    argv = [sys.executable, "-c", code, json.dumps(params)]
+    start = time.perf_counter()
+    proc = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, check=False)
+    wall = (time.perf_counter() - start) * 1000
+    if proc.returncode != 0 or not proc.stdout.strip():
+        raise SystemExit(
+            f"child failed (exit {proc.returncode}) in {cwd}:\n{proc.stderr}\n{proc.stdout}"
+        )
+    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return Sample(inner_ms=float(result["ms"]), wall_ms=wall, result=result)
+
+
+def check_todos_response(result: dict[str, Any]) -> None:
+    response = result["response"]
+    if response.get("statusCode") != 200:
+        raise SystemExit(f"GET /todos did not return 200: {response}")
+    items = json.loads(response["body"]).get("items")
+    if not isinstance(items, list) or len(items) != SEEDED_TODOS:
+        raise SystemExit(f"GET /todos did not return the {SEEDED_TODOS} seeded todos: {response}")
+
+
+def check_baseline_query(result: dict[str, Any]) -> None:
+    if result["items"] != SEEDED_TODOS:
+        raise SystemExit(f"baseline query returned {result['items']} items, not {SEEDED_TODOS}")
+
+
+@dataclass
+class Side:
+    code: str
+    cwd: Path
+    params: dict[str, Any]
+    check: Check | None = None
+
+    def run(self, env: dict[str, str]) -> Sample:
+        sample = run_child(self.code, self.params, self.cwd, env)
+        if self.check is not None:
+            self.check(sample.result)
+        return sample
+
+
+def compare(ours: Side, base: Side, env: dict[str, str], runs: int) -> tuple[list[Sample], ...]:
+    """One untimed warm-up each (byte-code caches, moto), then `runs` interleaved pairs."""
+    ours.run(env)
+    base.run(env)
+    a: list[Sample] = []
+    b: list[Sample] = []
+    for i in range(runs):
+        if i % 2 == 0:
+            a.append(ours.run(env))
+            b.append(base.run(env))
+        else:
+            b.append(base.run(env))
+            a.append(ours.run(env))
+    return a, b
+
+
+def seed(env: dict[str, str]) -> str:
+    """Create the test stage's tables on the moto server and a few todos for USER."""
+    os.environ.update(env)  # the models read table names and region when first imported
+    sys.path.insert(0, str(ROOT))
+    # Loaded by name: the parent only seeds data, and `mypy benchmarks/cold_start.py` then
+    # checks this script without following into the app's modules (`make typecheck` does).
+    resources = importlib.import_module("sandbox.resources")
+    todos = importlib.import_module("chalicelib.services.todos")
+
+    names: dict[str, str] = resources.create_tables("test")
+    service = todos.TodoService(cursor_secret=b"x" * 32)
+    for n in range(SEEDED_TODOS):
+        service.create(USER, {"title": f"benchmark todo {n}", "tags": ["bench"]})
+    return names["TodosTable"]
+
+
+def median(samples: list[Sample], wall: bool = False) -> float:
+    return statistics.median(s.wall_ms if wall else s.inner_ms for s in samples)
+
+
+def row(label: str, ours: float, base: float, goal: float | None) -> str:
+    ratio = ours / base
+    goal_text = f"<= {goal:.2f}x" if goal is not None else "(info)"
+    verdict = ("PASS" if ratio <= goal else "FAIL") if goal is not None else ""
+    return f"{label:<44}{ours:>9.1f}{base:>11.1f}{ratio:>8.2f}x  {goal_text:<9}{verdict}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--runs", type=int, default=15, help="samples per side (default 15)")
+    args = parser.parse_args(argv)
+    runs: int = max(1, args.runs)
+
+    from moto.server import ThreadedMotoServer  # noqa: PLC0415 - parent only, after argparse
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request access log
+    started = time.perf_counter()
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        with tempfile.TemporaryDirectory(prefix="cold-start-") as tmp:
+            scratch = Path(tmp)
+            hello_dir = scratch / "hello"
+            hello_dir.mkdir()
+            (hello_dir / "app.py").write_text(HELLO_APP)
+            env = stage_environment(f"http://127.0.0.1:{port}", scratch)
+            table = seed(env)
+
+            heavy: dict[str, Any] = {"heavy": list(HEAVY)}
+            imp_ours, imp_base = compare(
+                Side(CHILD_IMPORT, ROOT, heavy), Side(CHILD_IMPORT, hello_dir, heavy), env, runs
+            )
+            event = rest_event(USER, env["USER_POOL_ARN"])
+            req_ours, req_base = compare(
+                Side(CHILD_OURS_REQUEST, ROOT, {**heavy, "event": event}, check_todos_response),
+                Side(
+                    CHILD_BASELINE_REQUEST,
+                    hello_dir,
+                    {**heavy, "table": table, "region": env["AWS_REGION"], "user": USER},
+                    check_baseline_query,
+                ),
+                env,
+                runs,
+            )
+    finally:
+        server.stop()
+    elapsed = time.perf_counter() - started
+
+    loaded = imp_ours[-1].result["loaded"]
+    forbidden = [m for m in loaded if m in MUST_NOT_LOAD]
+    print(
+        f"Cold start: {runs} fresh processes per side, interleaved; medians in ms "
+        f"(python {sys.version.split()[0]}, {os.cpu_count()} cores, {date.today()})"
+    )
+    print(f"{'':<44}{'ours':>9}{'baseline':>11}{'ratio':>9}  {'goal':<9}result")
+    print(
+        row(
+            "1. import app / hello-world import",
+            median(imp_ours),
+            median(imp_base),
+            IMPORT_GOAL,
+        )
+    )
+    print(
+        row(
+            "   same, whole subprocess (wall)",
+            median(imp_ours, wall=True),
+            median(imp_base, wall=True),
+            None,
+        )
+    )
+    print(
+        row(
+            "2. import + first GET /todos / hello+query",
+            median(req_ours),
+            median(req_base),
+            REQUEST_GOAL,
+        )
+    )
+    print(
+        row(
+            "   same, whole subprocess (wall)",
+            median(req_ours, wall=True),
+            median(req_base, wall=True),
+            None,
+        )
+    )
+    print()
+    print(
+        f"modules after `import app`: {imp_ours[-1].result['modules']} "
+        f"(hello-world: {imp_base[-1].result['modules']})"
+    )
+    print(f"heavy packages after `import app`: {', '.join(loaded) or 'none'}")
+    if forbidden:
+        print(f"  FAIL: `import app` loads {', '.join(forbidden)} (see STYLE.md, Cold start)")
+    after_request = req_ours[-1].result["after"]
+    print(f"heavy packages after the first GET /todos: {', '.join(after_request) or 'none'}")
+    print(f"total {elapsed:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

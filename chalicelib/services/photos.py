@@ -1,0 +1,336 @@
+"""Photos: presigned direct uploads to S3, listing, deletion, and the thumbnail worker."""
+
+from __future__ import annotations
+
+import builtins
+import json
+import logging
+import posixpath
+import uuid
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import unquote_plus
+
+from botocore.exceptions import ClientError
+from pynamodb.exceptions import DoesNotExist, UpdateError
+
+from chalicelib import validation as v
+from chalicelib.config import settings
+from chalicelib.cursors import CursorCodec
+from chalicelib.errors import NotFound, ValidationError
+from chalicelib.models import PhotoModel
+from chalicelib.services import aws
+from chalicelib.services.storage import is_condition_failure, query_page, storage_errors
+
+log = logging.getLogger(__name__)
+
+Json = dict[str, Any]
+
+CONTENT_TYPES = ("image/jpeg", "image/png", "image/webp")
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+UPLOAD_TTL = timedelta(minutes=10)
+THUMBNAIL_URL_TTL = timedelta(hours=1)
+LEASE = timedelta(minutes=2)
+THUMBNAIL_SIZES = ("small", "medium", "large")
+FIELDS = ("content_type", "size", "filename")
+
+
+class Busy(Exception):
+    """Another worker holds the photo's lease: retry the message later."""
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def upload_key(user_id: str, photo_id: str) -> str:
+    return f"uploads/{user_id}/{photo_id}"
+
+
+def thumbnail_key(user_id: str, photo_id: str, size: str) -> str:
+    return f"thumbnails/{user_id}/{photo_id}/{size}.jpg"
+
+
+def _clean(data: Json) -> Json:
+    v.reject_unknown(data, FIELDS)
+    content_type = data.get("content_type")
+    if content_type not in CONTENT_TYPES:
+        raise ValidationError(f"content_type must be one of {', '.join(CONTENT_TYPES)}")
+    size = data.get("size")
+    if isinstance(size, bool) or not isinstance(size, int):
+        raise ValidationError("size must be the file's length in bytes, a whole number")
+    if not 1 <= size <= MAX_UPLOAD_BYTES:
+        raise ValidationError(f"size must be from 1 to {MAX_UPLOAD_BYTES} bytes (10 MiB)")
+    filename = data.get("filename")
+    if filename is not None:
+        filename = posixpath.basename(
+            v.text(filename, "filename", min_len=1, max_len=255, strip=True).replace("\\", "/")
+        )
+        if not filename.isprintable():
+            raise ValidationError("filename must not contain control characters")
+    return {"content_type": content_type, "size": size, "filename": filename or None}
+
+
+class PhotoService:
+    def __init__(
+        self,
+        *,
+        s3: Any = None,
+        bucket: str | None = None,
+        cursor_secret: bytes | None = None,
+        clock: Callable[[], datetime] = _utcnow,
+        new_id: Callable[[], str] = _new_id,
+    ) -> None:
+        self._s3 = s3 if s3 is not None else aws.client("s3")
+        self._bucket = bucket or settings().media_bucket
+        self._cursors = CursorCodec(
+            cursor_secret if cursor_secret is not None else settings().cursor_secret
+        )
+        self._clock = clock
+        self._new_id = new_id
+
+    # -- the API side -------------------------------------------------------------------------
+
+    def create(self, user_id: str, data: Json) -> Json:
+        """A pending photo and the presigned POST that may upload exactly that file."""
+        fields = _clean(data)
+        now = self._clock()
+        stamp = v.format_time(now)
+        photo_id = self._new_id()
+        item = PhotoModel(
+            user_id,
+            photo_id,
+            status="pending",
+            content_type=fields["content_type"],
+            size=fields["size"],
+            filename=fields["filename"],
+            created_at=stamp,
+            created_key=f"{stamp}#{photo_id}",
+            updated_at=stamp,
+            version=1,
+        )
+        with storage_errors():
+            item.save(condition=PhotoModel.photo_id.does_not_exist())
+        post = self._s3.generate_presigned_post(
+            Bucket=self._bucket,
+            Key=upload_key(user_id, photo_id),
+            Fields={"Content-Type": fields["content_type"]},
+            Conditions=[
+                {"Content-Type": fields["content_type"]},
+                ["content-length-range", 1, fields["size"]],
+            ],
+            ExpiresIn=int(UPLOAD_TTL.total_seconds()),
+        )
+        return {
+            "photo": self._to_json(item),
+            "upload": {
+                "url": post["url"],
+                "fields": post["fields"],
+                "expires_at": v.format_time(now + UPLOAD_TTL),
+            },
+        }
+
+    def get(self, user_id: str, photo_id: str) -> Json:
+        return self._to_json(self._load(user_id, photo_id))
+
+    def list(self, user_id: str, *, limit: int, cursor: str | None = None) -> Json:
+        rows, next_cursor = query_page(
+            PhotoModel.by_created,
+            user_id,
+            key_names=("user_id", "photo_id", "created_key"),
+            condition=None,
+            scope=f"photos|{user_id}",
+            limit=limit,
+            cursor=cursor,
+            cursors=self._cursors,
+            forward=False,
+        )
+        return {"items": [self._to_json(r) for r in rows], "next_cursor": next_cursor}
+
+    def delete(self, user_id: str, photo_id: str) -> None:
+        item = self._load(user_id, photo_id)
+        with storage_errors():
+            item.delete()
+        # After the record: a worker that finishes later finds no record and cleans up itself.
+        self._delete_objects(
+            [upload_key(user_id, photo_id)]
+            + [thumbnail_key(user_id, photo_id, s) for s in THUMBNAIL_SIZES]
+        )
+
+    def _load(self, user_id: str, photo_id: str) -> PhotoModel:
+        try:
+            with storage_errors():
+                return PhotoModel.get(user_id, photo_id, consistent_read=True)
+        except DoesNotExist as e:
+            raise NotFound(f"photo {photo_id} not found") from e
+
+    def _to_json(self, item: PhotoModel) -> Json:
+        out: Json = {
+            "id": item.photo_id,
+            "status": item.status,
+            "content_type": item.content_type,
+            "size": item.size,
+            "filename": item.filename,
+            "width": item.width,
+            "height": item.height,
+            "created_at": item.created_at,
+            "version": item.version,
+        }
+        if item.status == "ready":
+            out["thumbnails"] = {
+                size: self._s3.generate_presigned_url(
+                    "get_object",
+                    Params={
+                        "Bucket": self._bucket,
+                        "Key": thumbnail_key(item.user_id, item.photo_id, size),
+                    },
+                    ExpiresIn=int(THUMBNAIL_URL_TTL.total_seconds()),
+                )
+                for size in THUMBNAIL_SIZES
+            }
+        if item.status == "failed":
+            out["error"] = item.error
+        return out
+
+    def _delete_objects(self, keys: builtins.list[str]) -> None:
+        self._s3.delete_objects(
+            Bucket=self._bucket,
+            Delete={"Objects": [{"Key": k} for k in keys], "Quiet": True},
+        )
+
+    # -- the worker side ----------------------------------------------------------------------
+
+    def handle_messages(self, messages: Iterable[tuple[str, str]]) -> Json:
+        """Process SQS messages carrying S3 events; report the ones to retry by message id."""
+        failures = []
+        for message_id, body in messages:
+            try:
+                for bucket, key in s3_objects(body):
+                    self.process_upload(bucket, key)
+            except Exception:
+                # One bad message must not make Lambda retry the whole batch: report it alone.
+                log.exception("thumbnail message %s failed; it will be retried", message_id)
+                failures.append({"itemIdentifier": message_id})
+        return {"batchItemFailures": failures}
+
+    def process_upload(self, bucket: str, key: str) -> str:
+        """Thumbnail one uploaded object; returns what happened (for logs and tests)."""
+        parts = key.split("/")
+        if len(parts) != 3 or parts[0] != "uploads" or not all(parts):
+            log.warning("ignoring object outside uploads/{user}/{photo}: %s", key)
+            return "ignored"
+        _, user_id, photo_id = parts
+        try:
+            item = PhotoModel.get(user_id, photo_id, consistent_read=True)
+        except DoesNotExist:
+            log.warning("no photo record for %s; dropping the event", key)
+            return "dropped"
+        if item.status != "pending":
+            return "duplicate"
+        if not self._claim(item):
+            return "duplicate"
+        try:
+            obj = self._s3.get_object(Bucket=bucket, Key=key)
+        except ClientError as e:
+            if e.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                log.warning("object %s is gone (photo deleted?); dropping the event", key)
+                return "dropped"
+            raise
+        return self._thumbnail(item, bucket, obj["Body"].read())
+
+    def _thumbnail(self, item: PhotoModel, bucket: str, data: bytes) -> str:
+        from chalicelib.services.images import ImageRejected, make_thumbnails  # noqa: PLC0415
+
+        if len(data) > item.size:
+            return self._finish(item, error=f"file is larger than the declared {item.size} bytes")
+        try:
+            thumbs = make_thumbnails(data, item.content_type)
+        except ImageRejected as e:
+            return self._finish(item, error=str(e))
+        keys = []
+        for size, jpeg in thumbs.images.items():
+            keys.append(thumbnail_key(item.user_id, item.photo_id, size))
+            self._s3.put_object(
+                Bucket=bucket,
+                Key=keys[-1],
+                Body=jpeg,
+                ContentType="image/jpeg",
+                CacheControl="private, max-age=31536000, immutable",
+            )
+        outcome = self._finish(item, dimensions=(thumbs.width, thumbs.height))
+        if outcome == "dropped":
+            self._delete_objects(keys)
+        return outcome
+
+    def _claim(self, item: PhotoModel) -> bool:
+        """Take the lease on a pending photo; False when it is already done, Busy when held."""
+        now = self._clock()
+        expiry = int((now + LEASE).timestamp())
+        free = PhotoModel.lease_until.does_not_exist() | (
+            PhotoModel.lease_until < int(now.timestamp())
+        )
+        try:
+            with storage_errors():
+                item.update(
+                    actions=[PhotoModel.lease_until.set(expiry)],
+                    condition=(PhotoModel.status == "pending") & free,
+                )
+        except UpdateError as e:
+            if not is_condition_failure(e):
+                raise
+            try:
+                item.refresh(consistent_read=True)
+            except DoesNotExist:
+                return False
+            if item.status != "pending":
+                return False
+            raise Busy(f"photo {item.photo_id} is being processed by another worker") from e
+        return True
+
+    def _finish(
+        self,
+        item: PhotoModel,
+        *,
+        dimensions: tuple[int, int] | None = None,
+        error: str | None = None,
+    ) -> str:
+        status = "failed" if error else "ready"
+        actions: builtins.list[Any] = [
+            PhotoModel.status.set(status),
+            PhotoModel.updated_at.set(v.format_time(self._clock())),
+            PhotoModel.version.add(1),
+            PhotoModel.lease_until.remove(),
+        ]
+        if error:
+            actions.append(PhotoModel.error.set(error))
+        if dimensions:
+            actions += [PhotoModel.width.set(dimensions[0]), PhotoModel.height.set(dimensions[1])]
+        try:
+            with storage_errors():
+                item.update(actions=actions, condition=PhotoModel.photo_id.exists())
+        except UpdateError as e:
+            if not is_condition_failure(e):
+                raise
+            log.info("photo %s was deleted while it was processed", item.photo_id)
+            return "dropped"
+        if error:
+            log.info("photo %s failed: %s", item.photo_id, error)
+        return status
+
+
+def s3_objects(body: str) -> list[tuple[str, str]]:
+    """The (bucket, key) pairs of ObjectCreated records in an S3 notification; [] for tests."""
+    message = json.loads(body)
+    if message.get("Event") == "s3:TestEvent":
+        return []
+    records = message["Records"]
+    return [
+        (r["s3"]["bucket"]["name"], unquote_plus(r["s3"]["object"]["key"]))
+        for r in records
+        if str(r.get("eventName", "")).startswith("ObjectCreated")
+    ]
