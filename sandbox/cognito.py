@@ -70,6 +70,13 @@ class TokenVerifier:
         token = self.token_from_header(header)
         key = self._signing_key(token)
         try:
+            unverified = jwt.decode(token, options={"verify_signature": False})
+        except jwt.PyJWTError as e:
+            raise InvalidToken("Authorization is not a well-formed JWT") from e
+        if unverified.get("token_use") == "access":
+            # Said before the audience check, which would only complain of a missing "aud".
+            raise InvalidToken("an ID token is required, not an access token")
+        try:
             claims: dict[str, Any] = jwt.decode(
                 token,
                 key,

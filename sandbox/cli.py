@@ -1,0 +1,276 @@
+"""The dev CLI, `python -m sandbox`: run the sandbox, create users, print tokens, reset data."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+from sandbox.env import (
+    DEFAULT_API_PORT,
+    DEFAULT_AWS_PORT,
+    DEFAULT_REGION,
+    DEFAULT_SITE_PORT,
+    ENDPOINTS_FILE,
+    SandboxError,
+    SandboxSettings,
+    point_at_sandbox,
+    read_endpoints,
+    sandbox_dir,
+)
+
+if TYPE_CHECKING:
+    import boto3
+
+# boto3's per-service stubs are optional extras; the DynamoDB client is typed loosely.
+DynamoDBClient = Any
+
+EDITORS_GROUP = "editors"
+_BATCH = 25  # BatchWriteItem's limit
+
+_DESCRIPTION = """\
+The local sandbox of MyTodoList: moto stands in for AWS, the API runs under Chalice's local
+server with real Cognito token checks. Start it with `run` (what `make run` does); the other
+commands find the running sandbox through its endpoints.json."""
+
+_EXAMPLES = f"""\
+examples:
+  python -m sandbox run
+  python -m sandbox user create me@example.com 'Passw0rd!!' --editor
+  TOKEN=$(python -m sandbox token me@example.com 'Passw0rd!!')
+  curl -H "Authorization: $TOKEN" http://127.0.0.1:8000/todos
+  python -m sandbox reset --users
+
+environment:
+  SANDBOX_API_PORT   API port (default {DEFAULT_API_PORT})
+  SANDBOX_SITE_PORT  site port, reserved (default {DEFAULT_SITE_PORT})
+  SANDBOX_AWS_PORT   moto's port, the AWS endpoint (default {DEFAULT_AWS_PORT})
+  SANDBOX_DIR        where endpoints.json is written (default <repo>/.sandbox)
+  AWS_DEFAULT_REGION region of the fake AWS (default {DEFAULT_REGION})"""
+
+
+def describe_password_policy(policy: dict[str, Any]) -> str:
+    """The pool's password rules in words, for the error a weak password gets."""
+    rules = [f"at least {policy.get('MinimumLength', 8)} characters"]
+    for key, words in (
+        ("RequireUppercase", "an upper-case letter"),
+        ("RequireLowercase", "a lower-case letter"),
+        ("RequireNumbers", "a digit"),
+        ("RequireSymbols", "a symbol"),
+    ):
+        if policy.get(key):
+            rules.append(words)
+    return "passwords need " + ", ".join(rules)
+
+
+def _password_policy() -> dict[str, Any]:
+    from sandbox.resources import resources_of  # noqa: PLC0415 - only on this error path
+
+    ((_, pool),) = resources_of("AWS::Cognito::UserPool").items()
+    policy: dict[str, Any] = pool["Properties"]["Policies"]["PasswordPolicy"]
+    return policy
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m sandbox",
+        description=_DESCRIPTION,
+        epilog=_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    commands.add_parser(
+        "run",
+        help="start the sandbox and serve until Ctrl-C",
+        description="Start moto (AWS) and the API on 127.0.0.1, create the tables and the "
+        "user pool from infra/resources.yaml, write endpoints.json, and serve until Ctrl-C "
+        "or SIGTERM.",
+        epilog=_EXAMPLES.split("\n\n", 1)[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+    user = commands.add_parser("user", help="manage sandbox users").add_subparsers(
+        dest="user_command", required=True, metavar="COMMAND"
+    )
+    create = user.add_parser(
+        "create",
+        help="create a confirmed user and print its id (the `sub` claim)",
+        description="Create a confirmed user whose username is its e-mail address, with a "
+        "permanent password, and print the user's id (the `sub` claim of its tokens).",
+    )
+    create.add_argument("email", help="e-mail address, also the username")
+    create.add_argument("password", help="10+ characters with upper, lower case and a digit")
+    create.add_argument(
+        "--editor", action="store_true", help=f"add the user to the `{EDITORS_GROUP}` group"
+    )
+
+    token = commands.add_parser(
+        "token",
+        help="sign in and print only the ID token",
+        description="Sign in with USER_PASSWORD_AUTH and print only the ID token, for "
+        "`TOKEN=$(python -m sandbox token EMAIL PASSWORD)`.",
+    )
+    token.add_argument("email")
+    token.add_argument("password")
+
+    reset = commands.add_parser(
+        "reset",
+        help="delete every item of every table (and every user with --users)",
+        description="Delete every item of every table the sandbox created; users are kept "
+        "unless --users is given.",
+    )
+    reset.add_argument("--users", action="store_true", help="delete every user as well")
+    return parser
+
+
+def _connect() -> tuple[dict[str, Any], boto3.Session]:
+    """The running sandbox's endpoints and a session that can only reach its moto."""
+    import boto3  # noqa: PLC0415 - keeps `--help` fast
+
+    endpoints = read_endpoints(sandbox_dir(os.environ) / ENDPOINTS_FILE)
+    point_at_sandbox(os.environ, endpoints["aws_endpoint_url"], endpoints["region"])
+    return endpoints, boto3.Session(region_name=endpoints["region"])
+
+
+def _error_code(error: Exception) -> str:
+    response: Any = getattr(error, "response", None) or {}
+    return str(response.get("Error", {}).get("Code", ""))
+
+
+def create_user(email: str, password: str, *, editor: bool) -> str:
+    """Create a confirmed user; returns its `sub`."""
+    from botocore.exceptions import ClientError  # noqa: PLC0415
+
+    endpoints, session = _connect()
+    cognito = session.client("cognito-idp")
+    pool_id = endpoints["user_pool_id"]
+    try:
+        created = cognito.admin_create_user(
+            UserPoolId=pool_id,
+            Username=email,
+            UserAttributes=[
+                {"Name": "email", "Value": email},
+                {"Name": "email_verified", "Value": "true"},
+            ],
+            MessageAction="SUPPRESS",
+        )
+    except ClientError as e:
+        if _error_code(e) == "UsernameExistsException":
+            raise SandboxError(f"a user {email} already exists") from e
+        raise
+    try:
+        cognito.admin_set_user_password(
+            UserPoolId=pool_id, Username=email, Password=password, Permanent=True
+        )
+    except ClientError as e:
+        # A user without a usable password would only be in the way of the next attempt.
+        cognito.admin_delete_user(UserPoolId=pool_id, Username=email)
+        if _error_code(e) == "InvalidPasswordException":
+            raise SandboxError(
+                f"the password was refused: {describe_password_policy(_password_policy())}"
+            ) from e
+        raise
+    if editor:
+        cognito.admin_add_user_to_group(UserPoolId=pool_id, Username=email, GroupName=EDITORS_GROUP)
+    attributes = {a["Name"]: a.get("Value", "") for a in created["User"].get("Attributes", [])}
+    return str(attributes["sub"])
+
+
+def id_token(email: str, password: str) -> str:
+    from botocore.exceptions import ClientError  # noqa: PLC0415
+
+    endpoints, session = _connect()
+    cognito = session.client("cognito-idp")
+    try:
+        result = cognito.initiate_auth(
+            AuthFlow="USER_PASSWORD_AUTH",
+            ClientId=endpoints["user_pool_client_id"],
+            AuthParameters={"USERNAME": email, "PASSWORD": password},
+        )
+    except ClientError as e:
+        if _error_code(e) in {"NotAuthorizedException", "UserNotFoundException"}:
+            raise SandboxError(
+                "wrong e-mail or password (create the user with `user create` first)"
+            ) from e
+        raise
+    if "AuthenticationResult" not in result:
+        raise SandboxError(f"sign-in needs a {result.get('ChallengeName')} challenge first")
+    return str(result["AuthenticationResult"]["IdToken"])
+
+
+def _table_keys(dynamodb: DynamoDBClient, table: str) -> list[str]:
+    schema = dynamodb.describe_table(TableName=table)["Table"]["KeySchema"]
+    return [k["AttributeName"] for k in schema]
+
+
+def _item_keys(dynamodb: DynamoDBClient, table: str, keys: list[str]) -> Iterator[Any]:
+    names = {f"#k{i}": key for i, key in enumerate(keys)}
+    for page in dynamodb.get_paginator("scan").paginate(
+        TableName=table,
+        ProjectionExpression=", ".join(names),
+        ExpressionAttributeNames=names,
+        ConsistentRead=True,
+    ):
+        yield from page.get("Items", [])
+
+
+def _delete_all(dynamodb: DynamoDBClient, table: str) -> int:
+    # Collected first: deleting while a scan pages through the table can skip items.
+    items = list(_item_keys(dynamodb, table, _table_keys(dynamodb, table)))
+    for start in range(0, len(items), _BATCH):
+        pending: Any = {
+            table: [{"DeleteRequest": {"Key": key}} for key in items[start : start + _BATCH]]
+        }
+        while pending:
+            pending = dynamodb.batch_write_item(RequestItems=pending).get("UnprocessedItems")
+    return len(items)
+
+
+def reset(*, users: bool) -> list[str]:
+    """Empty every app table (and the user pool with users=True); one report line each."""
+    endpoints, session = _connect()
+    dynamodb = session.client("dynamodb")
+    report = []
+    # The tables moto holds, not the template's: the template may have changed since `run`.
+    tables = [
+        name
+        for page in dynamodb.get_paginator("list_tables").paginate()
+        for name in page.get("TableNames", [])
+    ]
+    for table in sorted(tables):
+        report.append(f"{table}: {_delete_all(dynamodb, table)} items deleted")
+    if users:
+        cognito = session.client("cognito-idp")
+        pool_id = endpoints["user_pool_id"]
+        names = [
+            user["Username"]
+            for page in cognito.get_paginator("list_users").paginate(UserPoolId=pool_id)
+            for user in page.get("Users", [])
+            if "Username" in user
+        ]
+        for name in names:
+            cognito.admin_delete_user(UserPoolId=pool_id, Username=name)
+        report.append(f"user pool {pool_id}: {len(names)} users deleted")
+    return report
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "run":
+            from sandbox.server import run  # noqa: PLC0415 - chalice and moto only for `run`
+
+            return run(SandboxSettings.from_environ(os.environ))
+        if args.command == "user":
+            print(create_user(args.email, args.password, editor=args.editor))
+        elif args.command == "token":
+            print(id_token(args.email, args.password))
+        elif args.command == "reset":
+            print("\n".join(reset(users=args.users)))
+    except SandboxError as e:
+        print(f"sandbox: {e}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,444 @@
+"""The running sandbox: moto as AWS and the API with strict Cognito checks, started and stopped."""
+
+from __future__ import annotations
+
+import functools
+import gc
+import importlib
+import json
+import logging
+import os
+import secrets
+import signal
+import socket
+import sys
+import threading
+import traceback
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
+from types import FrameType
+from typing import Any, Protocol, TextIO
+
+import boto3
+from chalice import Chalice
+from chalice.config import Config
+from chalice.deploy.validate import validate_routes
+from chalice.local import (
+    ChaliceRequestHandler,
+    LocalChalice,
+    LocalDevServer,
+    LocalGateway,
+    LocalGatewayException,
+    RouteMatcher,
+)
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from sandbox.cognito import TokenVerifier, install
+from sandbox.env import (
+    BASE_STAGE,
+    CHALICE_CONFIG,
+    HOST,
+    ROOT,
+    STAGE,
+    SandboxError,
+    SandboxSettings,
+    app_environment,
+    pid_alive,
+    placeholders,
+    point_at_sandbox,
+    remove_endpoints,
+    stage_environment,
+    url,
+    write_endpoints,
+)
+from sandbox.resources import create_tables, create_user_pool
+
+_STOP_TIMEOUT = 5.0
+# How often a server thread looks for shutdown(): Ctrl-C should feel immediate.
+_POLL_INTERVAL = 0.1
+_ERROR_CODES = {401: "UnauthorizedError", 403: "ForbiddenError"}
+
+
+class Component(Protocol):
+    """One part of the sandbox (a server, later the event pump) with its own threads."""
+
+    name: str
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+def error_body(status: int, body: bytes | str | None) -> bytes:
+    """A local gateway error's body in the app's envelope (Chalice's own is {"message": ...})."""
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body or ""
+    try:
+        data: Any = json.loads(text)
+    except ValueError:
+        data = {"message": text}
+    if isinstance(data, dict) and "Code" in data and "Message" in data:
+        return json.dumps(data).encode()
+    message = data.get("message") if isinstance(data, dict) else None
+    envelope = {
+        "Code": _ERROR_CODES.get(status, "InternalServerError"),
+        "Message": message or "the request was refused",
+    }
+    return json.dumps(envelope).encode()
+
+
+class SandboxRequestHandler(ChaliceRequestHandler):
+    """Chalice's local request handler with real Cognito checks; every failure is an envelope."""
+
+    def __init__(
+        self,
+        request: Any,
+        client_address: tuple[str, int],
+        server: Any,
+        *,
+        app_object: Chalice,
+        config: Config,
+        verifier: TokenVerifier,
+    ) -> None:
+        self.local_gateway = LocalGateway(app_object, config)
+        install(self.local_gateway, app_object, verifier)
+        self._routes = RouteMatcher(list(app_object.routes))
+        # Not ChaliceRequestHandler.__init__: it would serve the request before install() ran.
+        BaseHTTPRequestHandler.__init__(self, request, client_address, server)
+
+    def _generic_handle(self) -> None:
+        headers, body = self._parse_payload()
+        try:
+            self._routes.match_route(self.path)
+        except ValueError:
+            # Chalice's answer echoes the Authorization header back, and a non-ASCII one makes
+            # it drop the connection; API Gateway answers an unknown path with 403.
+            message = f"no route matches {self.command} {self.path.split('?')[0]}"
+            self._send_envelope(403, "ForbiddenError", message)
+            return
+        try:
+            response = self.local_gateway.handle_request(
+                method=self.command, path=self.path, headers=headers, body=body
+            )
+        except LocalGatewayException as e:
+            self._send_http_response(e.CODE, dict(e.headers), error_body(e.CODE, e.body))
+            return
+        except Exception:
+            # A dropped connection tells the developer nothing; the log and a 500 do.
+            self.log_error("unhandled error:\n%s", traceback.format_exc())
+            self._send_envelope(500, "InternalServerError", "the sandbox failed; see its log")
+            return
+        out_headers = dict(response["headers"])
+        out_headers.update(response.get("multiValueHeaders") or {})
+        response = self._handle_binary(response)
+        self._send_http_response(response["statusCode"], out_headers, response["body"])
+
+    def _send_envelope(self, status: int, code: str, message: str) -> None:
+        body = json.dumps({"Code": code, "Message": message}).encode()
+        self._send_http_response(status, {"Content-Type": "application/json"}, body)
+
+    # The parent binds its own _generic_handle to these names, so they must be rebound here.
+    do_GET = do_PUT = do_POST = do_HEAD = _generic_handle  # noqa: N815 - http.server's names
+    do_DELETE = do_PATCH = do_OPTIONS = _generic_handle  # noqa: N815
+
+
+def serve_on_threads(app: Chalice) -> None:
+    """Give the app a current_request per thread, as `chalice local` does for its server."""
+    if not isinstance(app, LocalChalice):
+        app.__class__ = type(f"Local{type(app).__name__}", (LocalChalice, type(app)), {})
+
+
+def chalice_config(app: Chalice, environment: dict[str, str]) -> Config:
+    """The base stage's Chalice config (timeouts, memory) with the sandbox's variables."""
+    return Config(
+        chalice_stage=BASE_STAGE,
+        user_provided_params={
+            "chalice_app": app,
+            "project_dir": str(ROOT),
+            "environment_variables": environment,
+        },
+        config_from_disk=json.loads(CHALICE_CONFIG.read_text()),
+    )
+
+
+class MotoServer:
+    """moto's server, in this process, standing in for every AWS service."""
+
+    name = "aws"
+
+    def __init__(self, host: str, port: int) -> None:
+        self._host = host
+        self._port = port
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None, "start() first"
+        return int(self._server.server_address[1])
+
+    @property
+    def url(self) -> str:
+        return url(self.port)
+
+    def start(self) -> None:
+        from moto.moto_server.werkzeug_app import (  # noqa: PLC0415 - slow import, only here
+            DomainDispatcherApplication,
+            MotoRequestHandler,
+            create_backend_app,
+        )
+
+        # Every AWS call the app makes would be logged; the API's own request log is enough.
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        # Bound here because werkzeug calls sys.exit() when it cannot bind a port itself.
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((self._host, self._port))
+            sock.listen(128)
+        except OSError as e:
+            sock.close()
+            raise SandboxError(
+                f"cannot listen on {self._host}:{self._port} for AWS (moto): {e.strerror}; "
+                "set SANDBOX_AWS_PORT to a free port"
+            ) from e
+        try:
+            self._server = make_server(
+                self._host,
+                sock.getsockname()[1],
+                DomainDispatcherApplication(create_backend_app),
+                threaded=True,
+                request_handler=MotoRequestHandler,
+                fd=sock.fileno(),
+            )
+        finally:
+            sock.close()  # werkzeug serves a duplicate of the descriptor
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            args=(_POLL_INTERVAL,),
+            name="sandbox-moto",
+            daemon=True,
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(_STOP_TIMEOUT)
+
+
+class ApiServer:
+    """The Chalice app behind Chalice's local server, with strict Cognito checks."""
+
+    name = "api"
+
+    def __init__(
+        self, app: Chalice, config: Config, verifier: TokenVerifier, host: str, port: int
+    ) -> None:
+        self._app = app
+        self._config = config
+        self._verifier = verifier
+        self._host = host
+        self._port = port
+        self._server: LocalDevServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None, "start() first"
+        return int(self._server.server.server_address[1])
+
+    @property
+    def url(self) -> str:
+        return url(self.port)
+
+    def start(self) -> None:
+        # Refuse what `chalice deploy` would refuse, as `chalice local` does.
+        validate_routes(self._app.routes)
+        serve_on_threads(self._app)
+        handler = functools.partial(SandboxRequestHandler, verifier=self._verifier)
+        try:
+            self._server = LocalDevServer(
+                self._app, self._config, self._host, self._port, handler_cls=handler
+            )
+        except OSError as e:
+            raise SandboxError(
+                f"cannot listen on {self._host}:{self._port} for the API: {e.strerror}; "
+                "set SANDBOX_API_PORT to a free port"
+            ) from e
+        self._thread = threading.Thread(
+            target=self._server.server.serve_forever,
+            args=(_POLL_INTERVAL,),
+            name="sandbox-api",
+            daemon=True,
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server.server_close()
+        if self._thread is not None:
+            self._thread.join(_STOP_TIMEOUT)
+
+
+def load_app() -> Chalice:
+    """Import app.py now: its models and authorizer read the environment when imported."""
+    if "app" in sys.modules:
+        raise SandboxError("app was imported before the sandbox set its environment")
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    app = importlib.import_module("app").app
+    if not isinstance(app, Chalice):
+        raise SandboxError("app.py has no Chalice object named app")
+    return app
+
+
+class Sandbox:
+    """Owns the components: start() brings them up in order, stop() takes them down in reverse.
+
+    One per process: the app reads its environment when it is first imported.
+    """
+
+    def __init__(self, settings: SandboxSettings, err: TextIO = sys.stderr) -> None:
+        self.settings = settings
+        self.endpoints: dict[str, Any] | None = None
+        self._err = err
+        self._components: list[Component] = []
+
+    def start(self) -> dict[str, Any]:
+        """Start everything, then write endpoints.json; returns what it wrote."""
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> dict[str, Any]:
+        settings = self.settings
+        self._refuse_second_sandbox()
+        moto = MotoServer(HOST, settings.aws_port)
+        self._add(moto)
+        point_at_sandbox(os.environ, moto.url, settings.region)
+        session = boto3.Session(region_name=settings.region)
+        tables = create_tables(STAGE, session)
+        pool = create_user_pool(STAGE, session)
+        environment = app_environment(
+            stage_environment(), tables, pool.arn, secrets.token_urlsafe(32)
+        )
+        for name in placeholders(environment):
+            print(f"sandbox: warning: {name} keeps its config.json placeholder", file=self._err)
+        os.environ.update(environment)
+        app = load_app()
+        verifier = TokenVerifier(
+            issuer=f"https://cognito-idp.{settings.region}.amazonaws.com/{pool.id}",
+            client_id=pool.client_id,
+            jwks_url=f"{moto.url}/{pool.id}/.well-known/jwks.json",
+        )
+        api = ApiServer(app, chalice_config(app, environment), verifier, HOST, settings.api_port)
+        self._add(api)
+        endpoints: dict[str, Any] = {
+            "api_url": api.url,
+            "site_url": None,
+            "aws_endpoint_url": moto.url,
+            "region": settings.region,
+            "user_pool_id": pool.id,
+            "user_pool_client_id": pool.client_id,
+            "media_bucket": None,
+            "stage": STAGE,
+            "todos_table": tables["TodosTable"],
+            "idempotency_table": tables["IdempotencyTable"],
+            "tables": tables,
+            "pid": os.getpid(),
+        }
+        # Last: scripts and tests take the file's existence to mean everything is ready.
+        write_endpoints(settings.endpoints_file, endpoints)
+        self.endpoints = endpoints
+        return endpoints
+
+    def _add(self, component: Component) -> None:
+        component.start()
+        self._components.append(component)
+
+    def _refuse_second_sandbox(self) -> None:
+        path = self.settings.endpoints_file
+        try:
+            pid = json.loads(path.read_text()).get("pid")
+        except (OSError, ValueError):
+            return
+        if isinstance(pid, int) and pid != os.getpid() and pid_alive(pid):
+            raise SandboxError(
+                f"a sandbox is already running (pid {pid}, see {path}); stop it first, "
+                "or give this one another SANDBOX_DIR and ports"
+            )
+
+    def stop(self) -> None:
+        """Stop every started component, newest first; safe to call more than once."""
+        if self.endpoints is not None:
+            remove_endpoints(self.settings.endpoints_file, os.getpid())
+            self.endpoints = None
+        while self._components:
+            component = self._components.pop()
+            try:
+                component.stop()
+            except Exception as e:  # one stuck component must not keep the others running
+                print(f"sandbox: stopping {component.name} failed: {e}", file=self._err)
+
+
+def python_command(executable: str = sys.executable, root: Path = ROOT) -> str:
+    """How to run this Python in the hint: the repo's venv by path, else plain `python`."""
+    path = Path(executable)
+    if path.is_relative_to(root):
+        return str(path.relative_to(root))
+    return "python"
+
+
+def banner(endpoints: dict[str, Any], endpoints_file: Path, python: str) -> str:
+    cli = f"{python} -m sandbox"
+    api = endpoints["api_url"]
+    return "\n".join(
+        [
+            f"MyTodoList sandbox (stage {endpoints['stage']}, region {endpoints['region']})",
+            f"  API         {api}",
+            f"  AWS (moto)  {endpoints['aws_endpoint_url']}",
+            f"  user pool   {endpoints['user_pool_id']} (app client "
+            f"{endpoints['user_pool_client_id']})",
+            f"  endpoints   {endpoints_file}",
+            f"Create a user:  {cli} user create me@example.com 'Passw0rd!!' [--editor]",
+            f"Get a token:    TOKEN=$({cli} token me@example.com 'Passw0rd!!'); "
+            f'curl -H "Authorization: $TOKEN" {api}/todos',
+            "Press Ctrl-C to stop.",
+        ]
+    )
+
+
+def run(settings: SandboxSettings, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    """Start the sandbox, serve until Ctrl-C or SIGTERM, then stop it; the exit status."""
+    stopping = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        stopping.set()
+
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    sandbox = Sandbox(settings, err)
+    try:
+        try:
+            endpoints = sandbox.start()
+        except SandboxError as e:
+            print(f"sandbox: {e}", file=err)
+            return 1
+        # moto's backends are a great many long-lived objects; frozen, the garbage collector
+        # stops walking them on every full collection (and at exit, which took seconds).
+        gc.freeze()
+        print(banner(endpoints, settings.endpoints_file, python_command()), file=out, flush=True)
+        # A timed wait: the signal handler runs between waits even if the wait is not interrupted.
+        while not stopping.wait(0.2):
+            pass
+        print("Stopping the sandbox...", file=out, flush=True)
+    finally:
+        sandbox.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    print("Sandbox stopped.", file=out, flush=True)
+    return 0

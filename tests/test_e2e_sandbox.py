@@ -1,0 +1,485 @@
+"""End to end: `python -m sandbox run` as a subprocess, driven over real HTTP and its CLI."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import jwt
+import pytest
+import requests
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parent.parent
+PASSWORD = "Passw0rd!!"
+STARTUP_TIMEOUT = 30.0
+HTTP_TIMEOUT = 10.0
+OWN_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def free_ports(count: int) -> list[int]:
+    """Ports nothing listens on now: bound together so they differ, then released."""
+    sockets = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [int(sock.getsockname()[1]) for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+@dataclass
+class Sandbox:
+    process: subprocess.Popen[bytes]
+    directory: Path
+    env: dict[str, str]
+    endpoints: dict[str, Any]
+
+    @property
+    def api(self) -> str:
+        return str(self.endpoints["api_url"])
+
+    @property
+    def endpoints_file(self) -> Path:
+        return self.directory / "endpoints.json"
+
+    def output(self) -> str:
+        return (self.directory / "sandbox.log").read_text(errors="replace")
+
+    def cli(self, *args: str) -> str:
+        """Run `python -m sandbox ARGS` against this sandbox; its stdout, stripped."""
+        done = subprocess.run(
+            [sys.executable, "-m", "sandbox", *args],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        if done.returncode != 0:
+            pytest.fail(f"`sandbox {' '.join(args)}` failed ({done.returncode}):\n{done.stderr}")
+        return done.stdout.strip()
+
+    def client(self, service: str) -> Any:
+        return boto3.client(
+            service,  # type: ignore[call-overload]
+            endpoint_url=self.endpoints["aws_endpoint_url"],
+            region_name=self.endpoints["region"],
+            aws_access_key_id="sandbox",
+            aws_secret_access_key="sandbox",
+        )
+
+
+def start_sandbox(directory: Path) -> Sandbox:
+    api_port, site_port, aws_port = free_ports(3)
+    env = {
+        **os.environ,
+        "SANDBOX_DIR": str(directory),
+        "SANDBOX_API_PORT": str(api_port),
+        "SANDBOX_SITE_PORT": str(site_port),
+        "SANDBOX_AWS_PORT": str(aws_port),
+    }
+    # A file, not a pipe: nobody reads the log while tests run, and a full pipe blocks.
+    with (directory / "sandbox.log").open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "sandbox", "run"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    sandbox = Sandbox(process, directory, env, {})
+    try:
+        sandbox.endpoints = _wait_until_ready(sandbox)
+    except BaseException:
+        stop_sandbox(process)
+        raise
+    return sandbox
+
+
+def _wait_until_ready(sandbox: Sandbox) -> dict[str, Any]:
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while time.monotonic() < deadline:
+        if sandbox.process.poll() is not None:
+            pytest.fail(f"sandbox exited with {sandbox.process.returncode}:\n{sandbox.output()}")
+        if sandbox.endpoints_file.exists():
+            endpoints: dict[str, Any] = json.loads(sandbox.endpoints_file.read_text())
+            try:
+                health = requests.get(f"{endpoints['api_url']}/health", timeout=1)
+            except requests.ConnectionError:
+                health = None
+            if health is not None and health.status_code == 200:
+                return endpoints
+        time.sleep(0.1)
+    pytest.fail(f"sandbox not ready after {STARTUP_TIMEOUT:.0f} s:\n{sandbox.output()}")
+
+
+def stop_sandbox(process: subprocess.Popen[bytes]) -> int:
+    """SIGTERM the sandbox this test started (by its pid), then kill it if it hangs."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            return process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    return process.wait()
+
+
+@dataclass(frozen=True)
+class User:
+    email: str
+    sub: str
+    token: str
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    running = start_sandbox(tmp_path_factory.mktemp("sandbox"))
+    yield running
+    stop_sandbox(running.process)
+
+
+@pytest.fixture
+def fresh_sandbox(tmp_path: Path) -> Iterator[Sandbox]:
+    """A sandbox of the test's own, for tests that stop it or delete every user."""
+    running = start_sandbox(tmp_path)
+    yield running
+    stop_sandbox(running.process)
+
+
+def create_user(sandbox: Sandbox, name: str) -> User:
+    email = f"{name}-{uuid.uuid4().hex[:8]}@example.com"
+    sub = sandbox.cli("user", "create", email, PASSWORD)
+    return User(email, sub, sandbox.cli("token", email, PASSWORD))
+
+
+@pytest.fixture(scope="module")
+def alice(sandbox: Sandbox) -> User:
+    return create_user(sandbox, "alice")
+
+
+@pytest.fixture(scope="module")
+def bob(sandbox: Sandbox) -> User:
+    return create_user(sandbox, "bob")
+
+
+def call(
+    sandbox: Sandbox,
+    method: str,
+    path: str,
+    token: str | None = None,
+    body: dict[str, Any] | None = None,
+    **headers: str,
+) -> requests.Response:
+    sent = {k.replace("_", "-"): v for k, v in headers.items()}
+    if token is not None:
+        sent["Authorization"] = token
+    if body is not None:
+        sent["Content-Type"] = "application/json"
+    return requests.request(
+        method,
+        f"{sandbox.api}{path}",
+        headers=sent,
+        data=None if body is None else json.dumps(body),
+        timeout=HTTP_TIMEOUT,
+    )
+
+
+def assert_envelope(response: requests.Response, status: int, code: str) -> str:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"Code", "Message"}
+    assert body["Code"] == code
+    assert body["Message"]
+    return str(body["Message"])
+
+
+@pytest.fixture
+def todo(sandbox: Sandbox, alice: User) -> dict[str, Any]:
+    response = call(sandbox, "POST", "/todos", alice.token, {"title": "Buy milk"})
+    assert response.status_code == 201, response.text
+    created: dict[str, Any] = response.json()
+    return created
+
+
+# -- start-up -------------------------------------------------------------------------------
+
+
+def test_sandbox_writes_endpoints_json(sandbox: Sandbox) -> None:
+    endpoints = sandbox.endpoints
+    assert endpoints["pid"] == sandbox.process.pid
+    assert endpoints["api_url"].startswith("http://127.0.0.1:")
+    assert endpoints["aws_endpoint_url"].startswith("http://127.0.0.1:")
+    assert endpoints["site_url"] is None
+    assert endpoints["media_bucket"] is None
+    assert endpoints["stage"] == "sandbox"
+    assert endpoints["todos_table"] == "mytodolist-sandbox-todos"
+    assert endpoints["idempotency_table"] == "mytodolist-sandbox-idempotency"
+    assert endpoints["user_pool_id"].startswith(f"{endpoints['region']}_")
+    assert endpoints["user_pool_client_id"]
+
+
+def test_sandbox_health_needs_no_token(sandbox: Sandbox) -> None:
+    response = call(sandbox, "GET", "/health")
+    assert response.status_code == 200
+    assert response.json()["status"] == "ok"
+
+
+def test_sandbox_creates_users_whose_sub_is_in_the_token(sandbox: Sandbox, alice: User) -> None:
+    claims = jwt.decode(alice.token, options={"verify_signature": False})
+    assert (claims["sub"], claims["email"], claims["token_use"]) == (alice.sub, alice.email, "id")
+
+
+def test_sandbox_user_create_editor_puts_the_user_in_editors(sandbox: Sandbox) -> None:
+    email = f"editor-{uuid.uuid4().hex[:8]}@example.com"
+    sandbox.cli("user", "create", email, PASSWORD, "--editor")
+    claims = jwt.decode(sandbox.cli("token", email, PASSWORD), options={"verify_signature": False})
+    assert claims["cognito:groups"] == ["editors"]
+
+
+# -- todos over HTTP ------------------------------------------------------------------------
+
+
+def test_create_todo_is_201_with_location_and_etag(sandbox: Sandbox, alice: User) -> None:
+    response = call(sandbox, "POST", "/todos", alice.token, {"title": " Call mum ", "tags": ["x"]})
+    assert response.status_code == 201
+    created = response.json()
+    assert created["title"] == "Call mum"
+    assert response.headers["Location"] == f"/todos/{created['id']}"
+    assert response.headers["ETag"] == '"1"'
+
+
+def test_get_todo_is_200_with_etag(sandbox: Sandbox, alice: User, todo: dict[str, Any]) -> None:
+    response = call(sandbox, "GET", f"/todos/{todo['id']}", alice.token)
+    assert response.status_code == 200
+    assert response.json() == todo
+    assert response.headers["ETag"] == '"1"'
+
+
+def test_get_todo_with_current_etag_is_304(
+    sandbox: Sandbox, alice: User, todo: dict[str, Any]
+) -> None:
+    response = call(sandbox, "GET", f"/todos/{todo['id']}", alice.token, If_None_Match='"1"')
+    assert response.status_code == 304
+    assert response.content == b""
+
+
+def test_patch_todo_is_200_with_the_next_version(
+    sandbox: Sandbox, alice: User, todo: dict[str, Any]
+) -> None:
+    response = call(
+        sandbox, "PATCH", f"/todos/{todo['id']}", alice.token, {"done": True}, If_Match='"1"'
+    )
+    assert response.status_code == 200
+    assert (response.json()["done"], response.json()["version"]) == (True, 2)
+    assert response.headers["ETag"] == '"2"'
+
+
+def test_patch_todo_with_stale_if_match_is_412(
+    sandbox: Sandbox, alice: User, todo: dict[str, Any]
+) -> None:
+    path = f"/todos/{todo['id']}"
+    assert call(sandbox, "PATCH", path, alice.token, {"done": True}).status_code == 200
+    response = call(sandbox, "PATCH", path, alice.token, {"title": "Late"}, If_Match='"1"')
+    assert_envelope(response, 412, "PreconditionFailedError")
+
+
+def test_delete_todo_is_204_then_404(sandbox: Sandbox, alice: User, todo: dict[str, Any]) -> None:
+    path = f"/todos/{todo['id']}"
+    response = call(sandbox, "DELETE", path, alice.token)
+    assert response.status_code == 204
+    assert response.content == b""
+    assert_envelope(call(sandbox, "GET", path, alice.token), 404, "NotFoundError")
+
+
+@pytest.mark.parametrize(
+    "attempt",
+    [("GET", None), ("PATCH", {"title": "Mine now"}), ("DELETE", None)],
+    ids=["GET", "PATCH", "DELETE"],
+)
+def test_another_users_todo_is_404(
+    sandbox: Sandbox,
+    alice: User,
+    bob: User,
+    todo: dict[str, Any],
+    attempt: tuple[str, dict[str, Any] | None],
+) -> None:
+    method, body = attempt
+    path = f"/todos/{todo['id']}"
+    assert_envelope(call(sandbox, method, path, bob.token, body), 404, "NotFoundError")
+    assert call(sandbox, "GET", path, alice.token).json() == todo
+
+
+def test_pagination_walks_every_todo_once(sandbox: Sandbox) -> None:
+    user = create_user(sandbox, "pager")
+    created = {
+        call(sandbox, "POST", "/todos", user.token, {"title": f"todo {i}"}).json()["id"]
+        for i in range(45)
+    }
+    seen: list[str] = []
+    cursor: str | None = None
+    pages = 0
+    while True:
+        query = "?limit=10" + (f"&cursor={cursor}" if cursor else "")
+        response = call(sandbox, "GET", f"/todos{query}", user.token)
+        assert response.status_code == 200, response.text
+        page = response.json()
+        seen.extend(item["id"] for item in page["items"])
+        pages += 1
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+        assert pages < 10, "next_cursor never ran out"
+    assert len(seen) == len(set(seen)) == 45
+    assert set(seen) == created
+    assert pages == 5
+
+
+# -- authentication -------------------------------------------------------------------------
+
+
+def _b64(data: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+
+def _resign(token: str, key: Any, **changes: Any) -> str:
+    """The token's claims, changed, signed with another key under the same kid."""
+    claims = {**jwt.decode(token, options={"verify_signature": False}), **changes}
+    kid = jwt.get_unverified_header(token)["kid"]
+    return jwt.encode(claims, key, algorithm="RS256", headers={"kid": kid})
+
+
+def _moto_key() -> Any | None:
+    """moto's private signing key, if this moto ships it where it used to."""
+    try:
+        from moto.utilities.utils import load_resource  # noqa: PLC0415
+
+        return jwt.PyJWK(load_resource("cognitoidp/resources/jwks-private.json")).key
+    except (ImportError, OSError, ValueError, KeyError, jwt.PyJWTError):
+        return None
+
+
+MOTO_KEY = _moto_key()
+needs_moto_key = pytest.mark.skipif(MOTO_KEY is None, reason="moto's private key not found")
+_EXPIRED = {"iat": int(time.time()) - 7200, "auth_time": int(time.time()) - 7200}
+_EXPIRED_AT = int(time.time()) - 3600
+
+
+def _access_token(sandbox: Sandbox, user: User) -> str:
+    result = sandbox.client("cognito-idp").initiate_auth(
+        AuthFlow="USER_PASSWORD_AUTH",
+        ClientId=sandbox.endpoints["user_pool_client_id"],
+        AuthParameters={"USERNAME": user.email, "PASSWORD": PASSWORD},
+    )
+    return str(result["AuthenticationResult"]["AccessToken"])
+
+
+def _alg_none(token: str) -> str:
+    header = {**jwt.get_unverified_header(token), "alg": "none"}
+    claims = jwt.decode(token, options={"verify_signature": False})
+    return f"{_b64(header)}.{_b64(claims)}."
+
+
+BAD_AUTH: dict[str, Callable[[Sandbox, User], str | None]] = {
+    "missing": lambda s, u: None,
+    "garbage": lambda s, u: "x",
+    "bearer-garbage": lambda s, u: "Bearer x.y.z",
+    "forged": lambda s, u: _resign(u.token, OWN_KEY),
+    "alg-none": lambda s, u: _alg_none(u.token),
+    "expired-own-key": lambda s, u: _resign(u.token, OWN_KEY, exp=_EXPIRED_AT, **_EXPIRED),
+    "access-token": _access_token,
+}
+BAD_AUTH_MOTO_KEY: dict[str, tuple[dict[str, Any], str]] = {
+    "expired": ({"exp": _EXPIRED_AT, **_EXPIRED}, "expired"),
+    "wrong-audience": ({"aud": "another-app-client"}, "another app client"),
+    "wrong-issuer": ({"iss": "https://cognito-idp.us-east-1.amazonaws.com/x"}, "another user pool"),
+    "not-an-id-token": ({"token_use": "access"}, "ID token"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_AUTH))
+def test_bad_authorization_is_401_envelope(sandbox: Sandbox, alice: User, case: str) -> None:
+    header = BAD_AUTH[case](sandbox, alice)
+    response = call(sandbox, "GET", "/todos", header)
+    assert_envelope(response, 401, "UnauthorizedError")
+
+
+@needs_moto_key
+@pytest.mark.parametrize("case", list(BAD_AUTH_MOTO_KEY))
+def test_genuinely_signed_bad_token_is_401_for_the_right_reason(
+    sandbox: Sandbox, alice: User, case: str
+) -> None:
+    changes, reason = BAD_AUTH_MOTO_KEY[case]
+    response = call(sandbox, "GET", "/todos", _resign(alice.token, MOTO_KEY, **changes))
+    assert reason in assert_envelope(response, 401, "UnauthorizedError")
+
+
+@needs_moto_key
+def test_token_resigned_with_moto_key_unchanged_is_accepted(sandbox: Sandbox, alice: User) -> None:
+    # Proves the cases above fail on the claim they change, not on the signature.
+    response = call(sandbox, "GET", "/todos", _resign(alice.token, MOTO_KEY))
+    assert response.status_code == 200
+
+
+def test_bearer_id_token_is_accepted(sandbox: Sandbox, alice: User) -> None:
+    response = call(sandbox, "GET", "/todos?limit=1", f"Bearer {alice.token}")
+    assert response.status_code == 200
+    assert set(response.json()) == {"items", "next_cursor"}
+
+
+# -- CLI reset and lifecycle ----------------------------------------------------------------
+
+
+def _item_counts(sandbox: Sandbox) -> dict[str, int]:
+    dynamodb = sandbox.client("dynamodb")
+    return {
+        table: int(dynamodb.scan(TableName=table, Select="COUNT", ConsistentRead=True)["Count"])
+        for table in dynamodb.list_tables()["TableNames"]
+    }
+
+
+def _usernames(sandbox: Sandbox) -> list[str]:
+    users = sandbox.client("cognito-idp").list_users(UserPoolId=sandbox.endpoints["user_pool_id"])
+    return [u["Username"] for u in users["Users"]]
+
+
+def test_reset_empties_every_table_and_keeps_users(sandbox: Sandbox, alice: User) -> None:
+    keyed = call(sandbox, "POST", "/todos", alice.token, {"title": "t"}, Idempotency_Key="k-1")
+    assert keyed.status_code == 201
+    assert sum(_item_counts(sandbox).values()) >= 2
+    sandbox.cli("reset")
+    assert set(_item_counts(sandbox).values()) == {0}
+    assert call(sandbox, "GET", "/todos", alice.token).json()["items"] == []
+    assert sandbox.cli("token", alice.email, PASSWORD)
+
+
+def test_reset_users_deletes_every_user(fresh_sandbox: Sandbox) -> None:
+    create_user(fresh_sandbox, "doomed")
+    assert len(_usernames(fresh_sandbox)) == 1
+    fresh_sandbox.cli("reset", "--users")
+    assert _usernames(fresh_sandbox) == []
+
+
+def test_sigterm_stops_the_sandbox_and_removes_endpoints(fresh_sandbox: Sandbox) -> None:
+    assert stop_sandbox(fresh_sandbox.process) == 0
+    assert not fresh_sandbox.endpoints_file.exists()
+    for url in (fresh_sandbox.api, fresh_sandbox.endpoints["aws_endpoint_url"]):
+        with pytest.raises(requests.ConnectionError):
+            requests.get(url, timeout=2)
+    assert "Sandbox stopped." in fresh_sandbox.output()

@@ -1,0 +1,205 @@
+"""Unit tests of the sandbox's API server (on a small app, in process) and its pure helpers."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from chalice import Chalice, CognitoUserPoolAuthorizer
+
+from sandbox.cognito import TokenVerifier
+from sandbox.env import SandboxError, SandboxSettings, write_endpoints
+from sandbox.server import (
+    ApiServer,
+    MotoServer,
+    Sandbox,
+    banner,
+    chalice_config,
+    error_body,
+    python_command,
+)
+from tests.conftest import CLIENT_ID, ISSUER, JWKS, make_token
+
+_cognito = CognitoUserPoolAuthorizer("Pool", provider_arns=["arn:aws:cognito-idp:::userpool/x"])
+
+
+def _tiny_app() -> Chalice:
+    app = Chalice(app_name="tiny")
+
+    @app.route("/me", methods=["GET"], authorizer=_cognito)
+    def me() -> dict[str, Any]:
+        request = app.current_request
+        assert request is not None
+        return {"sub": request.context["authorizer"]["claims"]["sub"]}
+
+    @app.route("/open", methods=["GET"])
+    def open_route() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app
+
+
+class _BrokenVerifier(TokenVerifier):
+    def verify(self, header: str | None) -> dict[str, Any]:
+        raise RuntimeError("a bug, not a bad token")
+
+
+def _serve(verifier: TokenVerifier) -> Iterator[str]:
+    app = _tiny_app()
+    server = ApiServer(app, chalice_config(app, {}), verifier, "127.0.0.1", 0)
+    server.start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def api() -> Iterator[str]:
+    yield from _serve(TokenVerifier(issuer=ISSUER, client_id=CLIENT_ID, jwks=JWKS))
+
+
+@pytest.fixture
+def broken_api() -> Iterator[str]:
+    yield from _serve(_BrokenVerifier(issuer=ISSUER, client_id=CLIENT_ID, jwks=JWKS))
+
+
+def _envelope(response: requests.Response, status: int, code: str) -> str:
+    assert response.status_code == status
+    body = response.json()
+    assert set(body) == {"Code", "Message"}
+    assert body["Code"] == code
+    return str(body["Message"])
+
+
+def test_api_server_listens_on_loopback_only(api: str) -> None:
+    assert api.startswith("http://127.0.0.1:")
+
+
+def test_api_server_passes_a_valid_token_claims_to_the_route(api: str) -> None:
+    response = requests.get(f"{api}/me", headers={"Authorization": make_token("alice")}, timeout=5)
+    assert response.status_code == 200
+    assert response.json() == {"sub": "alice"}
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"Authorization": "x"}, {"Authorization": make_token("alice", audience="other")}],
+    ids=["missing", "garbage", "wrong-audience"],
+)
+def test_api_server_answers_a_bad_token_with_401_envelope(
+    api: str, headers: dict[str, str]
+) -> None:
+    response = requests.get(f"{api}/me", headers=headers, timeout=5)
+    _envelope(response, 401, "UnauthorizedError")
+
+
+def test_api_server_serves_routes_without_authorizer_without_token(api: str) -> None:
+    response = requests.get(f"{api}/open", timeout=5)
+    assert response.json() == {"status": "ok"}
+
+
+def test_api_server_answers_an_unknown_path_with_403_envelope(api: str) -> None:
+    # A non-ASCII header made Chalice's own answer crash and drop the connection.
+    response = requests.get(
+        f"{api}/nope?x=1", headers={"Authorization": "Bearer é".encode()}, timeout=5
+    )
+    assert _envelope(response, 403, "ForbiddenError") == "no route matches GET /nope"
+
+
+def test_api_server_answers_a_wrong_method_with_405_envelope(api: str) -> None:
+    response = requests.delete(f"{api}/open", timeout=5)
+    _envelope(response, 405, "MethodNotAllowedError")
+
+
+def test_api_server_answers_a_crash_with_500_envelope(broken_api: str) -> None:
+    response = requests.get(f"{broken_api}/me", headers={"Authorization": "x"}, timeout=5)
+    _envelope(response, 500, "InternalServerError")
+
+
+def test_api_server_stop_closes_the_port() -> None:
+    app = _tiny_app()
+    verifier = TokenVerifier(issuer=ISSUER, client_id=CLIENT_ID, jwks=JWKS)
+    server = ApiServer(app, chalice_config(app, {}), verifier, "127.0.0.1", 0)
+    server.start()
+    url = server.url
+    server.stop()
+    with pytest.raises(requests.ConnectionError):
+        requests.get(f"{url}/open", timeout=5)
+
+
+@pytest.fixture
+def busy_port() -> Iterator[int]:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(1)
+        yield int(sock.getsockname()[1])
+
+
+def test_api_server_on_a_busy_port_names_the_setting(busy_port: int) -> None:
+    app = _tiny_app()
+    verifier = TokenVerifier(issuer=ISSUER, client_id=CLIENT_ID, jwks=JWKS)
+    server = ApiServer(app, chalice_config(app, {}), verifier, "127.0.0.1", busy_port)
+    with pytest.raises(SandboxError, match="SANDBOX_API_PORT"):
+        server.start()
+
+
+def test_moto_server_on_a_busy_port_names_the_setting(busy_port: int) -> None:
+    with pytest.raises(SandboxError, match="SANDBOX_AWS_PORT"):
+        MotoServer("127.0.0.1", busy_port).start()
+
+
+def test_sandbox_refuses_to_start_beside_a_running_one(tmp_path: Path) -> None:
+    settings = SandboxSettings.from_environ({"SANDBOX_DIR": str(tmp_path)})
+    # The parent process (pytest's runner or shell) stands in for a live sandbox.
+    write_endpoints(settings.endpoints_file, {"pid": os.getppid()})
+    with pytest.raises(SandboxError, match="already running"):
+        Sandbox(settings).start()
+    assert settings.endpoints_file.exists()
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "expected"),
+    [
+        (401, b'{"Code": "UnauthorizedError", "Message": "m"}', ("UnauthorizedError", "m")),
+        (
+            403,
+            b'{"message": "User is not authorized"}',
+            ("ForbiddenError", "User is not authorized"),
+        ),
+        (401, b"not json", ("UnauthorizedError", "not json")),
+        (401, None, ("UnauthorizedError", "the request was refused")),
+    ],
+)
+def test_error_body_is_always_the_envelope(
+    status: int, body: bytes | None, expected: tuple[str, str]
+) -> None:
+    data = json.loads(error_body(status, body))
+    assert (data["Code"], data["Message"]) == expected
+
+
+def test_python_command_names_the_repo_venv_by_path(tmp_path: Path) -> None:
+    assert python_command(str(tmp_path / ".venv/bin/python"), tmp_path) == ".venv/bin/python"
+    assert python_command("/usr/bin/python3", tmp_path) == "python"
+
+
+def test_banner_shows_urls_and_how_to_get_a_token() -> None:
+    endpoints = {
+        "api_url": "http://127.0.0.1:8000",
+        "aws_endpoint_url": "http://127.0.0.1:5000",
+        "stage": "sandbox",
+        "region": "us-east-1",
+        "user_pool_id": "us-east-1_x",
+        "user_pool_client_id": "client",
+    }
+    text = banner(endpoints, Path("/repo/.sandbox/endpoints.json"), ".venv/bin/python")
+    assert "http://127.0.0.1:8000" in text
+    assert "http://127.0.0.1:5000" in text
+    assert ".venv/bin/python -m sandbox user create" in text
+    assert "TOKEN=$(.venv/bin/python -m sandbox token" in text
