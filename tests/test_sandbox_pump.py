@@ -1,4 +1,4 @@
-"""The sandbox's event pump: SQS batches, stream batches and schedules reach handlers as on Lambda."""
+"""The sandbox event pump: SQS, stream batches and schedules reach handlers as on Lambda."""
 
 from __future__ import annotations
 
