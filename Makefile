@@ -14,7 +14,7 @@ PYTHON312 ?= $(shell \
 	    p="$$(pyenv root)/versions/$$v/bin/python3.12"; [ -x "$$p" ] && { echo "$$p"; break; }; done; \
 	fi)
 
-.PHONY: help venv install run test lint typecheck unit bench clean
+.PHONY: help venv install chromium run test lint typecheck unit bench clean
 
 help:
 	@echo "make run    start the local sandbox (moto AWS, API with real Cognito checks)"
@@ -35,6 +35,14 @@ $(STAMP): $(PY) requirements.txt requirements-dev.txt
 
 venv install: $(STAMP)
 
+# The browser tests drive Debian's Chromium through Playwright (never `playwright install`).
+chromium:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "Installing Debian's chromium for the browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else echo "warning: /usr/bin/chromium is missing (apt-get install chromium as root); browser tests will be skipped" >&2; fi
+
 run: $(STAMP)
 	$(PY) -m sandbox run
 
@@ -45,13 +53,15 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
-unit: $(STAMP)
+unit: $(STAMP) chromium
 	$(VENV)/bin/pytest
 
 test: lint typecheck unit
 
 bench: $(STAMP)
 	$(PY) benchmarks/cold_start.py
+	$(PY) benchmarks/thumbnails.py
+	$(PY) benchmarks/posts_cache.py
 
 clean:
 	rm -rf $(VENV) .sandbox .mypy_cache .ruff_cache .pytest_cache

@@ -5,15 +5,18 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from chalice import Chalice
-from chalice.app import SQSEvent
+from chalice import Rate
+from chalice.app import CloudWatchEvent, DynamoDBEvent, SQSEvent
 
 from chalicelib import __version__
-from chalicelib.api import deps, photos, todos
+from chalicelib.api import deps, photos, posts, subscriptions, todos
+from chalicelib.api.warmable import WarmableChalice
 
-app = Chalice(app_name="mytodolist")
+app = WarmableChalice(app_name="mytodolist")
 app.register_blueprint(todos.bp)
 app.register_blueprint(photos.bp)
+app.register_blueprint(posts.bp)
+app.register_blueprint(subscriptions.bp)
 
 
 @app.route("/health", methods=["GET"])
@@ -28,3 +31,45 @@ def health() -> dict[str, str]:
 def make_thumbnails(event: SQSEvent) -> dict[str, Any]:
     messages = [(record.to_dict()["messageId"], record.body) for record in event]
     return deps.photos().handle_messages(messages)
+
+
+# Decorator arguments, so read at import; .chalice/config.json sets them per stage. The handlers
+# take the raw records: a malformed one must be reported alone, not fail Chalice's parsing.
+@app.on_dynamodb_record(
+    stream_arn=os.environ.get(
+        "SUBSCRIBERS_STREAM_ARN",
+        "arn:aws:dynamodb:us-east-1:000000000000:table/mytodolist-dev-subscribers/stream/unset",
+    ),
+    batch_size=10,
+    starting_position="TRIM_HORIZON",
+)
+def send_welcome_mails(event: DynamoDBEvent) -> dict[str, Any]:
+    return deps.mail().send_welcome_mails(event.to_dict()["Records"])
+
+
+# A decorator argument, so read at import; .chalice/config.json sets it per stage.
+@app.on_dynamodb_record(
+    stream_arn=os.environ.get(
+        "POSTS_STREAM_ARN",
+        "arn:aws:dynamodb:us-east-1:000000000000:table/mytodolist-dev-posts/stream/unset",
+    ),
+    batch_size=10,
+    starting_position="TRIM_HORIZON",
+)
+def announce_posts(event: DynamoDBEvent) -> dict[str, Any]:
+    return deps.mail().announce_posts(event.to_dict()["Records"])
+
+
+# A decorator argument, so read at import; .chalice/config.json sets it per stage. Each message
+# carries up to 50 mails: two per invocation stay well inside the function's timeout.
+@app.on_sqs_message(
+    queue=os.environ.get("POST_MAILS_QUEUE_NAME", "mytodolist-dev-post-mails"), batch_size=2
+)
+def send_post_mails(event: SQSEvent) -> dict[str, Any]:
+    messages = [(record.to_dict()["messageId"], record.body) for record in event]
+    return deps.mail().send_post_mails(messages)
+
+
+@app.schedule(Rate(5, unit=Rate.MINUTES), description="Keeps WARM_CONCURRENCY API containers warm")
+def warm_api(event: CloudWatchEvent) -> dict[str, Any]:
+    return deps.warmer().warm()

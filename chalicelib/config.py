@@ -16,6 +16,14 @@ class Settings:
     photos_table_name: str
     media_bucket: str
     cursor_secret: bytes
+    posts_table_name: str
+    subscribers_table_name: str
+    mail_deliveries_table_name: str
+    post_mails_queue_name: str
+    mail_sender: str
+    site_url: str
+    api_function_name: str
+    warm_concurrency: int
 
 
 def _required(name: str) -> str:
@@ -33,6 +41,13 @@ def _secret(name: str) -> bytes:
     return value.encode()
 
 
+def _count(name: str) -> int:
+    value = os.environ.get(name, "0")
+    if not value.isdigit():
+        raise RuntimeError(f"{name} must be a whole number, not {value!r}")
+    return int(value)
+
+
 @lru_cache(maxsize=1)
 def settings() -> Settings:
     return Settings(
@@ -43,6 +58,15 @@ def settings() -> Settings:
         photos_table_name=_required("PHOTOS_TABLE_NAME"),
         media_bucket=_required("MEDIA_BUCKET_NAME"),
         cursor_secret=_secret("CURSOR_SECRET"),
+        posts_table_name=_required("POSTS_TABLE_NAME"),
+        subscribers_table_name=_required("SUBSCRIBERS_TABLE_NAME"),
+        mail_deliveries_table_name=_required("MAIL_DELIVERIES_TABLE_NAME"),
+        post_mails_queue_name=_required("POST_MAILS_QUEUE_NAME"),
+        mail_sender=_required("MAIL_SENDER"),
+        # Mail links are built by appending paths: a trailing slash would double them.
+        site_url=_required("SITE_URL").rstrip("/"),
+        api_function_name=os.environ.get("API_FUNCTION_NAME", "mytodolist-dev"),
+        warm_concurrency=_count("WARM_CONCURRENCY"),
     )
 
 

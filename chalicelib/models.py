@@ -11,7 +11,13 @@ from pynamodb.attributes import (
     TTLAttribute,
     UnicodeAttribute,
 )
-from pynamodb.indexes import AllProjection, LocalSecondaryIndex
+from pynamodb.indexes import (
+    AllProjection,
+    GlobalSecondaryIndex,
+    IncludeProjection,
+    KeysOnlyProjection,
+    LocalSecondaryIndex,
+)
 from pynamodb.models import Model
 
 # Meta values are read when the class is built, which is when a service first imports this
@@ -130,4 +136,121 @@ class PhotoModel(Model):
     by_created = PhotosByCreatedIndex()
 
 
-ALL_MODELS: tuple[type[Model], ...] = (TodoModel, IdempotencyModel, PhotoModel)
+# What a post listing shows: everything but the two large attributes (keys come anyway).
+POST_LISTING_ATTRIBUTES = (
+    "title",
+    "summary",
+    "status",
+    "author",
+    "cover_photo_id",
+    "created_at",
+    "updated_at",
+    "published_at",
+    "version",
+)
+
+
+class PostsByPublishedIndex(GlobalSecondaryIndex["PostModel"]):
+    """Published posts by publication time; drafts have no `feed` and are not here (sparse)."""
+
+    class Meta:
+        index_name = "by_published"
+        projection = IncludeProjection(list(POST_LISTING_ATTRIBUTES))
+
+    feed = UnicodeAttribute(hash_key=True)
+    published_key = UnicodeAttribute(range_key=True)
+
+
+class PostModel(Model):
+    class Meta:
+        # Read from the environment when the class is built (see the module comment).
+        table_name = os.environ.get("POSTS_TABLE_NAME", "mytodolist-dev-posts")
+        region = _REGION
+
+    slug = UnicodeAttribute(hash_key=True)
+    title = UnicodeAttribute()
+    summary = UnicodeAttribute(default="")
+    body = UnicodeAttribute(default="")
+    body_html = UnicodeAttribute(default="")
+    status = UnicodeAttribute()
+    author = UnicodeAttribute()
+    cover_photo_id = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    published_at = UnicodeAttribute(null=True)
+    version = NumberAttribute()
+    # Set only while published: they put the post into the by_published index.
+    feed = UnicodeAttribute(null=True)
+    published_key = UnicodeAttribute(null=True)
+
+    by_published = PostsByPublishedIndex()
+
+
+class SubscribersByTokenIndex(GlobalSecondaryIndex["SubscriberModel"]):
+    """Finds the subscriber an unsubscribe link belongs to."""
+
+    class Meta:
+        index_name = "by_token"
+        projection = KeysOnlyProjection()
+
+    token = UnicodeAttribute(hash_key=True)
+
+
+class SubscribersByAudienceIndex(GlobalSecondaryIndex["SubscriberModel"]):
+    """Active subscribers only (sparse): whom a new post is mailed to."""
+
+    class Meta:
+        index_name = "by_audience"
+        projection = KeysOnlyProjection()
+
+    audience = UnicodeAttribute(hash_key=True)
+    email = UnicodeAttribute(range_key=True)
+
+
+class SubscriberModel(Model):
+    class Meta:
+        # Read from the environment when the class is built (see the module comment).
+        table_name = os.environ.get("SUBSCRIBERS_TABLE_NAME", "mytodolist-dev-subscribers")
+        region = _REGION
+
+    # The address compared case-insensitively (the identity); `address` is what mail goes to.
+    email = UnicodeAttribute(hash_key=True)
+    address = UnicodeAttribute()
+    token = UnicodeAttribute()
+    status = UnicodeAttribute()
+    # Grows on every re-subscription: each subscription period gets its own welcome mail.
+    generation = NumberAttribute(default=1)
+    audience = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    unsubscribed_at = UnicodeAttribute(null=True)
+
+    by_token = SubscribersByTokenIndex()
+    by_audience = SubscribersByAudienceIndex()
+
+
+class MailDeliveryModel(Model):
+    """One mail that must go out exactly once: claimed ("sending", with a lease), then "sent"."""
+
+    class Meta:
+        # Read from the environment when the class is built (see the module comment).
+        table_name = os.environ.get("MAIL_DELIVERIES_TABLE_NAME", "mytodolist-dev-mail-deliveries")
+        region = _REGION
+
+    delivery_id = UnicodeAttribute(hash_key=True)
+    state = UnicodeAttribute()
+    lease_until = NumberAttribute(null=True)
+    attempts = NumberAttribute(default=0)
+    message_id = UnicodeAttribute(null=True)
+    sent_at = UnicodeAttribute(null=True)
+    expires_at = TTLAttribute(null=True)
+
+
+ALL_MODELS: tuple[type[Model], ...] = (
+    TodoModel,
+    IdempotencyModel,
+    PhotoModel,
+    PostModel,
+    SubscriberModel,
+    MailDeliveryModel,
+)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from collections.abc import Iterator, Sequence
@@ -12,7 +13,9 @@ from sandbox.env import (
     DEFAULT_API_PORT,
     DEFAULT_AWS_PORT,
     DEFAULT_REGION,
+    DEFAULT_SCHEDULE_SECONDS,
     DEFAULT_SITE_PORT,
+    DEFAULT_WARM_CONCURRENCY,
     ENDPOINTS_FILE,
     SandboxError,
     SandboxSettings,
@@ -41,13 +44,17 @@ examples:
   python -m sandbox user create me@example.com 'Passw0rd!!' --editor
   TOKEN=$(python -m sandbox token me@example.com 'Passw0rd!!')
   curl -H "Authorization: $TOKEN" http://127.0.0.1:8000/todos
+  python -m sandbox mail
+  python -m sandbox fire warm_api
   python -m sandbox reset --users
 
 environment:
   SANDBOX_API_PORT   API port (default {DEFAULT_API_PORT})
-  SANDBOX_SITE_PORT  site port, reserved (default {DEFAULT_SITE_PORT})
+  SANDBOX_SITE_PORT  the blog site's port (default {DEFAULT_SITE_PORT})
   SANDBOX_AWS_PORT   moto's port, the AWS endpoint (default {DEFAULT_AWS_PORT})
   SANDBOX_DIR        where endpoints.json is written (default <repo>/.sandbox)
+  SANDBOX_SCHEDULE_SECONDS  period of schedules (the warmer) (default {DEFAULT_SCHEDULE_SECONDS})
+  SANDBOX_WARM_CONCURRENCY  the warmer's concurrent calls (default {DEFAULT_WARM_CONCURRENCY})
   AWS_DEFAULT_REGION region of the fake AWS (default {DEFAULT_REGION})"""
 
 
@@ -123,6 +130,23 @@ def build_parser() -> argparse.ArgumentParser:
         "unless --users is given.",
     )
     reset.add_argument("--users", action="store_true", help="delete every user as well")
+
+    mail = commands.add_parser(
+        "mail",
+        help="show the mails the sandbox has sent (moto's SES outbox)",
+        description="List every mail moto's SES has accepted, oldest first: from, to, "
+        "subject and the text body (HTML bodies shown as text, links as <url>).",
+    )
+    mail.add_argument("--to", metavar="ADDRESS", help="only mails to this address")
+    mail.add_argument("--json", action="store_true", help="print a JSON list, for scripts")
+
+    fire = commands.add_parser(
+        "fire",
+        help="run a scheduled handler now (e.g. warm_api)",
+        description="Run one @app.schedule handler now, as EventBridge would, against the "
+        "running sandbox, and print what it returned.",
+    )
+    fire.add_argument("handler", help="the handler's name, e.g. warm_api")
     return parser
 
 
@@ -270,6 +294,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(id_token(args.email, args.password))
         elif args.command == "reset":
             print("\n".join(reset(users=args.users)))
+        elif args.command == "mail":
+            from sandbox.outbox import show  # noqa: PLC0415
+
+            print(show(to=args.to, as_json=args.json))
+        elif args.command == "fire":
+            from sandbox.server import fire  # noqa: PLC0415 - chalice only for `fire`
+
+            endpoints = read_endpoints(sandbox_dir(os.environ) / ENDPOINTS_FILE)
+            print(json.dumps(fire(endpoints, args.handler), indent=2, default=str))
     except SandboxError as e:
         print(f"sandbox: {e}", file=sys.stderr)
         return 1

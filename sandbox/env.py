@@ -9,7 +9,10 @@ import tempfile
 from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sandbox.resources import Mail, Media
 
 ROOT = Path(__file__).resolve().parent.parent
 CHALICE_CONFIG = ROOT / ".chalice" / "config.json"
@@ -22,6 +25,11 @@ DEFAULT_REGION = "us-east-1"
 DEFAULT_API_PORT = 8000
 DEFAULT_SITE_PORT = 8001
 DEFAULT_AWS_PORT = 5000
+# Schedules (the warmer) fire this often in the sandbox, not at their production rate.
+DEFAULT_SCHEDULE_SECONDS = 60
+DEFAULT_WARM_CONCURRENCY = 2
+# The sandbox's own verified SES sender.
+SENDER = "blog@sandbox.example.com"
 ENDPOINTS_FILE = "endpoints.json"
 
 # Environment variables that would send boto3 somewhere other than the sandbox's moto.
@@ -49,6 +57,8 @@ class SandboxSettings:
     aws_port: int
     region: str
     directory: Path
+    schedule_seconds: float = DEFAULT_SCHEDULE_SECONDS
+    warm_concurrency: int = DEFAULT_WARM_CONCURRENCY
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> SandboxSettings:
@@ -59,6 +69,12 @@ class SandboxSettings:
             aws_port=port_from(environ, "SANDBOX_AWS_PORT", DEFAULT_AWS_PORT),
             region=region,
             directory=sandbox_dir(environ),
+            schedule_seconds=positive_from(
+                environ, "SANDBOX_SCHEDULE_SECONDS", DEFAULT_SCHEDULE_SECONDS
+            ),
+            warm_concurrency=int(
+                positive_from(environ, "SANDBOX_WARM_CONCURRENCY", DEFAULT_WARM_CONCURRENCY)
+            ),
         )
 
     @property
@@ -79,6 +95,19 @@ def port_from(environ: Mapping[str, str], name: str, default: int) -> int:
     if not value.isdigit() or int(value) > 65535:
         raise SandboxError(f"{name} must be a port number from 0 to 65535, not {value!r}")
     return int(value)
+
+
+def positive_from(environ: Mapping[str, str], name: str, default: float) -> float:
+    value = environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        number = -1
+    if number < 0:
+        raise SandboxError(f"{name} must be a number of 0 or more, not {value!r}")
+    return number
 
 
 def url(port: int) -> str:
@@ -154,6 +183,24 @@ def app_environment(
             "CURSOR_SECRET": cursor_secret,
         }
     )
+    return env
+
+
+def resource_environment(
+    *, media: Media, mail: Mail, streams: Mapping[str, str], warm_concurrency: int
+) -> dict[str, str]:
+    """The app's variables for the sandbox's bucket, queues, streams, sender and warmer."""
+    env = {
+        "MEDIA_BUCKET_NAME": media.bucket,
+        "THUMBNAILS_QUEUE_NAME": media.queue_url.rsplit("/", 1)[-1],
+        "POST_MAILS_QUEUE_NAME": mail.queue_url.rsplit("/", 1)[-1],
+        "MAIL_SENDER": mail.sender,
+        "API_FUNCTION_NAME": "api_handler",
+        "WARM_CONCURRENCY": str(warm_concurrency),
+    }
+    for logical_id, arn in streams.items():
+        # PostsTable → POSTS_STREAM_ARN, as app.py's decorators read them.
+        env[table_variable(logical_id).replace("_TABLE_NAME", "_STREAM_ARN")] = arn
     return env
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +27,16 @@ _TABLE_KEYS = (
 
 
 def load_template() -> dict[str, Any]:
-    data: dict[str, Any] = yaml.safe_load(TEMPLATE.read_text())
+    stat = TEMPLATE.stat()
+    # A copy: callers may change what they get, the cache must not see it.
+    return copy.deepcopy(_parse_template(stat.st_mtime_ns, stat.st_size))
+
+
+@cache
+def _parse_template(mtime_ns: int, size: int) -> dict[str, Any]:
+    """Parsed once per version of the file: every test's fixtures read it several times."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    data: dict[str, Any] = yaml.load(TEMPLATE.read_text(), Loader=loader)  # noqa: S506 - safe loaders
     return data
 
 
@@ -65,6 +76,12 @@ def table_definitions(stage: str) -> dict[str, dict[str, Any]]:
     for name, res in resources_of("AWS::DynamoDB::Table").items():
         props = resolve(res["Properties"], params, {})
         out[name] = {k: props[k] for k in _TABLE_KEYS if k in props}
+        if "StreamSpecification" in props:
+            # CloudFormation enables a stream by naming its view type; the API wants both.
+            out[name]["StreamSpecification"] = {
+                "StreamEnabled": True,
+                **props["StreamSpecification"],
+            }
     return out
 
 
@@ -90,6 +107,16 @@ def create_tables(stage: str, session: boto3.Session | None = None) -> dict[str,
         if spec:
             client.update_time_to_live(TableName=names[name], TimeToLiveSpecification=spec)
     return names
+
+
+def stream_arns(stage: str, session: boto3.Session | None = None) -> dict[str, str]:
+    """The latest stream ARN of every template table that has a stream, by logical id."""
+    client = (session or boto3.Session()).client("dynamodb")
+    return {
+        name: client.describe_table(TableName=args["TableName"])["Table"]["LatestStreamArn"]
+        for name, args in table_definitions(stage).items()
+        if args.get("StreamSpecification")
+    }
 
 
 def create_user_pool(stage: str, session: boto3.Session | None = None) -> UserPool:
@@ -135,11 +162,14 @@ def _queue_attributes(props: dict[str, Any]) -> dict[str, str]:
     return {k: str(v) for k, v in props.items() if k not in skip}
 
 
-def create_media(stage: str, session: boto3.Session | None = None) -> Media:
-    """Create the queues (with redrive) and the media bucket with its notification to the queue."""
-    session = session or boto3.Session()
-    sqs = session.client("sqs")
-    s3 = session.client("s3")
+def create_queues(
+    stage: str, session: boto3.Session | None = None
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Create every queue of the template, with redrive; returns logical id → URL, and refs.
+
+    Safe to call again: creating a queue that exists with the same attributes returns it.
+    """
+    sqs = (session or boto3.Session()).client("sqs")
     params = {"Stage": stage}
     refs: dict[str, str] = {}
     urls: dict[str, str] = {}
@@ -162,6 +192,15 @@ def create_media(stage: str, session: boto3.Session | None = None) -> Media:
             sqs.set_queue_attributes(
                 QueueUrl=urls[name], Attributes={"RedrivePolicy": json.dumps(policy)}
             )
+    return urls, refs
+
+
+def create_media(stage: str, session: boto3.Session | None = None) -> Media:
+    """Create the queues (with redrive) and the media bucket with its notification to the queue."""
+    session = session or boto3.Session()
+    s3 = session.client("s3")
+    params = {"Stage": stage}
+    urls, refs = create_queues(stage, session)
     ((_, bucket_res),) = resources_of("AWS::S3::Bucket").items()
     props = resolve(bucket_res["Properties"], params, refs)
     bucket = props["BucketName"]
@@ -194,6 +233,30 @@ def create_media(stage: str, session: boto3.Session | None = None) -> Media:
         ]
     }
     s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration=notification)
-    main = next(n for n, r in queues.items() if "RedrivePolicy" in r["Properties"])
-    dlq = next(n for n in queues if n != main)
-    return Media(bucket=bucket, queue_url=urls[main], dead_letter_queue_url=urls[dlq])
+    return Media(
+        bucket=bucket,
+        queue_url=urls["ThumbnailsQueue"],
+        dead_letter_queue_url=urls["ThumbnailsDeadLetterQueue"],
+    )
+
+
+@dataclass(frozen=True)
+class Mail:
+    sender: str
+    queue_url: str
+    dead_letter_queue_url: str
+
+
+def create_mail(stage: str, sender: str, session: boto3.Session | None = None) -> Mail:
+    """The post-mail queue (with its dead-letter queue) and the verified SES sender identity."""
+    session = session or boto3.Session()
+    urls, _ = create_queues(stage, session)
+    ((_, identity_res),) = resources_of("AWS::SES::EmailIdentity").items()
+    identity = resolve(identity_res["Properties"], {"Stage": stage, "MailSender": sender}, {})
+    # The template's EmailIdentity verifies by a confirmation mail; moto verifies at once.
+    session.client("ses").verify_email_identity(EmailAddress=identity["EmailIdentity"])
+    return Mail(
+        sender=identity["EmailIdentity"],
+        queue_url=urls["PostMailsQueue"],
+        dead_letter_queue_url=urls["PostMailsDeadLetterQueue"],
+    )

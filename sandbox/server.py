@@ -21,10 +21,12 @@ from typing import Any, Protocol, TextIO
 
 import boto3
 from chalice import Chalice
+from chalice.app import ScheduledEventConfig
 from chalice.config import Config
 from chalice.deploy.validate import validate_routes
 from chalice.local import (
     ChaliceRequestHandler,
+    LambdaContext,
     LocalChalice,
     LocalDevServer,
     LocalGateway,
@@ -39,6 +41,7 @@ from sandbox.env import (
     CHALICE_CONFIG,
     HOST,
     ROOT,
+    SENDER,
     STAGE,
     SandboxError,
     SandboxSettings,
@@ -47,11 +50,20 @@ from sandbox.env import (
     placeholders,
     point_at_sandbox,
     remove_endpoints,
+    resource_environment,
     stage_environment,
     url,
     write_endpoints,
 )
-from sandbox.resources import create_tables, create_user_pool
+from sandbox.pump import EventPump, Handler, scheduled_event
+from sandbox.resources import (
+    create_mail,
+    create_media,
+    create_tables,
+    create_user_pool,
+    stream_arns,
+)
+from sandbox.site import SiteServer
 
 _STOP_TIMEOUT = 5.0
 # How often a server thread looks for shutdown(): Ctrl-C should feel immediate.
@@ -295,6 +307,44 @@ def load_app() -> Chalice:
     return app
 
 
+def event_handlers(app: Chalice) -> dict[str, Handler]:
+    """The Chalice handler objects Lambda would call, by name, for every event source."""
+    module = sys.modules["app"]
+    return {config.name: getattr(module, config.name) for config in app.event_sources}
+
+
+def use_local_warmer(app: Chalice) -> None:
+    """The warmer calls the API function in this process: moto cannot run Lambda functions."""
+    from chalicelib.api import deps  # noqa: PLC0415 - after the app's environment is set
+    from chalicelib.config import settings  # noqa: PLC0415
+    from chalicelib.services.warmer import WarmerService  # noqa: PLC0415
+
+    def invoke(payload: bytes) -> dict[str, Any]:
+        context = LambdaContext(function_name="api_handler", memory_size=512)
+        answer: dict[str, Any] = app(json.loads(payload), context)
+        return answer
+
+    service = WarmerService(invoke, concurrency=settings().warm_concurrency)
+    # The one stand-in the sandbox makes in the app: lambda:Invoke becomes a local call.
+    setattr(deps, "warmer", lambda: service)  # noqa: B010
+
+
+def fire(endpoints: dict[str, Any], name: str) -> Any:
+    """Run one scheduled handler now, in this process, against the running sandbox."""
+    point_at_sandbox(os.environ, endpoints["aws_endpoint_url"], endpoints["region"])
+    os.environ.update(endpoints["app_environment"])
+    app = load_app()
+    scheduled = sorted(c.name for c in app.event_sources if isinstance(c, ScheduledEventConfig))
+    if name not in scheduled:
+        raise SandboxError(
+            f"no scheduled handler named {name!r}; the app has: {', '.join(scheduled) or 'none'}"
+        )
+    use_local_warmer(app)
+    handler = event_handlers(app)[name]
+    context = LambdaContext(function_name=name, memory_size=128)
+    return handler(scheduled_event(name, endpoints["region"]), context)
+
+
 class Sandbox:
     """Owns the components: start() brings them up in order, stop() takes them down in reverse.
 
@@ -323,13 +373,22 @@ class Sandbox:
         point_at_sandbox(os.environ, moto.url, settings.region)
         session = boto3.Session(region_name=settings.region)
         tables = create_tables(STAGE, session)
+        media = create_media(STAGE, session)
+        mail = create_mail(STAGE, SENDER, session)
         pool = create_user_pool(STAGE, session)
         environment = app_environment(
             stage_environment(), tables, pool.arn, secrets.token_urlsafe(32)
         )
-        for name in placeholders(environment):
-            print(f"sandbox: warning: {name} keeps its config.json placeholder", file=self._err)
+        environment.update(
+            resource_environment(
+                media=media,
+                mail=mail,
+                streams=stream_arns(STAGE, session),
+                warm_concurrency=settings.warm_concurrency,
+            )
+        )
         os.environ.update(environment)
+        # Decorators read stream ARNs and queue names on import: everything is set by now.
         app = load_app()
         verifier = TokenVerifier(
             issuer=f"https://cognito-idp.{settings.region}.amazonaws.com/{pool.id}",
@@ -338,18 +397,37 @@ class Sandbox:
         )
         api = ApiServer(app, chalice_config(app, environment), verifier, HOST, settings.api_port)
         self._add(api)
+        site = SiteServer(HOST, settings.site_port, api.url)
+        self._add(site)
+        # Settings are read on first use: no request or event can come before this line.
+        os.environ["SITE_URL"] = environment["SITE_URL"] = site.url
+        for name in placeholders(environment):
+            print(f"sandbox: warning: {name} keeps its config.json placeholder", file=self._err)
+        use_local_warmer(app)
+        self._add(
+            EventPump(
+                app,
+                event_handlers(app),
+                session,
+                settings.region,
+                schedule_period=settings.schedule_seconds,
+            )
+        )
         endpoints: dict[str, Any] = {
             "api_url": api.url,
-            "site_url": None,
+            "site_url": site.url,
             "aws_endpoint_url": moto.url,
             "region": settings.region,
             "user_pool_id": pool.id,
             "user_pool_client_id": pool.client_id,
-            "media_bucket": None,
+            "media_bucket": media.bucket,
+            "mail_sender": mail.sender,
             "stage": STAGE,
             "todos_table": tables["TodosTable"],
             "idempotency_table": tables["IdempotencyTable"],
             "tables": tables,
+            "pump": {"schedule_seconds": settings.schedule_seconds},
+            "app_environment": environment,
             "pid": os.getpid(),
         }
         # Last: scripts and tests take the file's existence to mean everything is ready.
@@ -401,6 +479,7 @@ def banner(endpoints: dict[str, Any], endpoints_file: Path, python: str) -> str:
         [
             f"MyTodoList sandbox (stage {endpoints['stage']}, region {endpoints['region']})",
             f"  API         {api}",
+            f"  site        {endpoints['site_url']}",
             f"  AWS (moto)  {endpoints['aws_endpoint_url']}",
             f"  user pool   {endpoints['user_pool_id']} (app client "
             f"{endpoints['user_pool_client_id']})",
@@ -408,6 +487,7 @@ def banner(endpoints: dict[str, Any], endpoints_file: Path, python: str) -> str:
             f"Create a user:  {cli} user create me@example.com 'Passw0rd!!' [--editor]",
             f"Get a token:    TOKEN=$({cli} token me@example.com 'Passw0rd!!'); "
             f'curl -H "Authorization: $TOKEN" {api}/todos',
+            f"Sent mail:      {cli} mail",
             "Press Ctrl-C to stop.",
         ]
     )

@@ -29,6 +29,7 @@ os.environ.update(
 for _leak in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB"):
     os.environ.pop(_leak, None)
 
+import boto3  # noqa: E402
 from chalice.test import Client  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
@@ -37,7 +38,7 @@ from chalicelib import config  # noqa: E402
 from chalicelib.api import deps  # noqa: E402
 from chalicelib.models import ALL_MODELS  # noqa: E402
 from sandbox.cognito import TokenVerifier, install  # noqa: E402
-from sandbox.resources import Media, create_media, create_tables  # noqa: E402
+from sandbox.resources import Mail, Media, create_mail, create_media, create_tables  # noqa: E402
 
 ISSUER = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_test"
 CLIENT_ID = "test-app-client"
@@ -89,6 +90,11 @@ def headers_for(sub: str, **extra: str) -> dict[str, str]:
     return {"Authorization": make_token(sub), "Content-Type": "application/json", **extra}
 
 
+# One session for every test's setup: its clients are new each time, but the service models
+# it loaded are kept (loading them again costs more than creating the resources).
+_SESSION = boto3.Session()
+
+
 def _reset_caches() -> None:
     config.reset()
     deps.reset()
@@ -98,10 +104,11 @@ def _reset_caches() -> None:
 
 @pytest.fixture
 def aws() -> Iterator[None]:
-    """moto for every AWS call, with the tables created from infra/resources.yaml."""
+    """moto for every AWS call, with the tables, queues and mail sender of infra/resources.yaml."""
     _reset_caches()
     with mock_aws():
-        create_tables("test")
+        create_tables("test", _SESSION)
+        create_mail("test", os.environ["MAIL_SENDER"], _SESSION)
         yield
     _reset_caches()
 
@@ -109,7 +116,13 @@ def aws() -> Iterator[None]:
 @pytest.fixture
 def media(aws: None) -> Media:
     """The media bucket, the thumbnail queue and its dead-letter queue, as in production."""
-    return create_media("test")
+    return create_media("test", _SESSION)
+
+
+@pytest.fixture
+def mail(aws: None) -> Mail:
+    """The post-mail queue, its dead-letter queue and the verified sender (made by `aws`)."""
+    return create_mail("test", os.environ["MAIL_SENDER"], _SESSION)
 
 
 @pytest.fixture

@@ -226,8 +226,9 @@ def test_sandbox_writes_endpoints_json(sandbox: Sandbox) -> None:
     assert endpoints["pid"] == sandbox.process.pid
     assert endpoints["api_url"].startswith("http://127.0.0.1:")
     assert endpoints["aws_endpoint_url"].startswith("http://127.0.0.1:")
-    assert endpoints["site_url"] is None
-    assert endpoints["media_bucket"] is None
+    assert endpoints["site_url"].startswith("http://127.0.0.1:")
+    assert endpoints["media_bucket"] == "mytodolist-sandbox-media-123456789012"
+    assert endpoints["pump"]["schedule_seconds"] > 0
     assert endpoints["stage"] == "sandbox"
     assert endpoints["todos_table"] == "mytodolist-sandbox-todos"
     assert endpoints["idempotency_table"] == "mytodolist-sandbox-idempotency"

@@ -192,6 +192,7 @@ def test_python_command_names_the_repo_venv_by_path(tmp_path: Path) -> None:
 def test_banner_shows_urls_and_how_to_get_a_token() -> None:
     endpoints = {
         "api_url": "http://127.0.0.1:8000",
+        "site_url": "http://127.0.0.1:8001",
         "aws_endpoint_url": "http://127.0.0.1:5000",
         "stage": "sandbox",
         "region": "us-east-1",
@@ -201,5 +202,7 @@ def test_banner_shows_urls_and_how_to_get_a_token() -> None:
     text = banner(endpoints, Path("/repo/.sandbox/endpoints.json"), ".venv/bin/python")
     assert "http://127.0.0.1:8000" in text
     assert "http://127.0.0.1:5000" in text
+    assert "http://127.0.0.1:8001" in text
     assert ".venv/bin/python -m sandbox user create" in text
+    assert ".venv/bin/python -m sandbox mail" in text
     assert "TOKEN=$(.venv/bin/python -m sandbox token" in text

@@ -6,8 +6,12 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from chalicelib.services.mail import MailService
     from chalicelib.services.photos import PhotoService
+    from chalicelib.services.posts import PostService
+    from chalicelib.services.subscriptions import SubscriptionService
     from chalicelib.services.todos import TodoService
+    from chalicelib.services.warmer import WarmerService
 
 
 @cache
@@ -24,10 +28,59 @@ def photos() -> PhotoService:
     return PhotoService()
 
 
+@cache
+def posts() -> PostService:
+    from chalicelib.services.posts import PostService  # noqa: PLC0415 - keeps cold start lean
+
+    return PostService()
+
+
+@cache
+def subscriptions() -> SubscriptionService:
+    from chalicelib.services.subscriptions import SubscriptionService  # noqa: PLC0415
+
+    return SubscriptionService()
+
+
+@cache
+def mail() -> MailService:
+    from chalicelib.services.mail import MailService  # noqa: PLC0415 - keeps cold start lean
+
+    return MailService()
+
+
+@cache
+def warmer() -> WarmerService:
+    from chalicelib.config import settings  # noqa: PLC0415
+    from chalicelib.services.warmer import WarmerService, lambda_invoker  # noqa: PLC0415
+
+    config = settings()
+    return WarmerService(
+        lambda_invoker(config.api_function_name), concurrency=config.warm_concurrency
+    )
+
+
+def preload() -> None:
+    """What a first request would otherwise pay for: service modules, models, AWS clients."""
+    from chalicelib.models import ALL_MODELS  # noqa: PLC0415
+
+    todos()
+    photos()
+    posts()
+    subscriptions()
+    for model in ALL_MODELS:
+        # Builds the botocore client (endpoint, credentials, service model); sends nothing.
+        model._get_connection().connection.client  # noqa: B018, SLF001
+
+
 def reset() -> None:
     """Forget built services and clients (tests swap the environment underneath them)."""
     todos.cache_clear()
     photos.cache_clear()
+    posts.cache_clear()
+    subscriptions.cache_clear()
+    mail.cache_clear()
+    warmer.cache_clear()
     from chalicelib.services import aws  # noqa: PLC0415
 
     aws.reset()

@@ -63,6 +63,29 @@ def user_id(request: Request) -> str:
     return sub
 
 
+EDITORS = "editors"
+
+
+def groups(request: Request) -> frozenset[str]:
+    """The caller's Cognito groups. API Gateway hands claims over as strings, so the list may
+    arrive as a list, "editors", "a,b", "[a b]" or "[a, b]"."""
+    claims = (request.context.get("authorizer") or {}).get("claims") or {}
+    raw = claims.get("cognito:groups")
+    if isinstance(raw, list):
+        return frozenset(g for g in raw if isinstance(g, str) and g)
+    if not isinstance(raw, str):
+        return frozenset()
+    return frozenset(re.split(r"[\s,]+", raw.strip().removeprefix("[").removesuffix("]"))) - {""}
+
+
+def editor_id(request: Request) -> str:
+    """The caller's id, if the caller is an editor; 403 for any other signed-in user."""
+    sub = user_id(request)
+    if EDITORS not in groups(request):
+        raise errors.Forbidden(f"only editors (the Cognito group {EDITORS!r}) may do this")
+    return sub
+
+
 def query(request: Request, name: str) -> str | None:
     params = request.query_params
     value = None if params is None else params.get(name)

@@ -1,0 +1,101 @@
+"""Routes for /posts: public cached reads, editor-only writes; thin adapters over PostService."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from chalice import Blueprint, Response
+
+from chalicelib import validation as v
+from chalicelib.api import deps
+from chalicelib.api.auth import cognito
+from chalicelib.api.http import domain_errors, editor_id, json_body, query
+
+bp = Blueprint(__name__)
+Headers = dict[str, str | list[str]]
+
+# Browsers and CDNs may keep a public read for a minute and serve it stale while revalidating.
+PUBLIC_CACHE = "public, max-age=60, stale-while-revalidate=300"
+# Editors' views show drafts: never stored by a shared cache.
+PRIVATE_CACHE = "private, no-store"
+
+_TAG = re.compile(r'\s*(?:W/)?"([^"]*)"\s*')
+
+
+def entity_tags(header: str | None) -> frozenset[str] | str | None:
+    """The tags an If-Match / If-None-Match header names (without quotes), "*", or None."""
+    if header is None:
+        return None
+    if header.strip() == "*":
+        return "*"
+    tags = (_TAG.fullmatch(part) for part in header.split(","))
+    return frozenset(found.group(1) for found in tags if found)
+
+
+def _tagged(body: Any, tag: str, cache_control: str, status: int = 200) -> Response:
+    headers: Headers = {"ETag": f'"{tag}"', "Cache-Control": cache_control}
+    return Response(body=body, status_code=status, headers=headers)
+
+
+def _public(result: tuple[dict[str, Any], str]) -> Response:
+    body, tag = result
+    wanted = entity_tags(bp.current_request.headers.get("if-none-match"))
+    if wanted == "*" or (isinstance(wanted, frozenset) and tag in wanted):
+        return _tagged("", tag, PUBLIC_CACHE, 304)
+    return _tagged(body, tag, PUBLIC_CACHE)
+
+
+@bp.route("/posts", methods=["GET"], cors=True)
+@domain_errors
+def list_posts() -> Response:
+    request = bp.current_request
+    return _public(
+        deps.posts().list_published(
+            limit=v.page_limit(query(request, "limit")), cursor=query(request, "cursor")
+        )
+    )
+
+
+@bp.route("/posts/{slug}", methods=["GET"], cors=True)
+@domain_errors
+def get_post(slug: str) -> Response:
+    return _public(deps.posts().get_published(slug))
+
+
+@bp.route("/posts/{slug}/preview", methods=["GET"], authorizer=cognito, cors=True)
+@domain_errors
+def preview_post(slug: str) -> Response:
+    editor_id(bp.current_request)
+    post, tag = deps.posts().get(slug)
+    return _tagged(post, tag, PRIVATE_CACHE)
+
+
+@bp.route("/posts", methods=["POST"], authorizer=cognito, cors=True)
+@domain_errors
+def create_post() -> Response:
+    request = bp.current_request
+    post, tag = deps.posts().create(editor_id(request), json_body(request))
+    response = _tagged(post, tag, PRIVATE_CACHE, 201)
+    response.headers["Location"] = f"/posts/{post['slug']}"
+    return response
+
+
+@bp.route("/posts/{slug}", methods=["PATCH"], authorizer=cognito, cors=True)
+@domain_errors
+def update_post(slug: str) -> Response:
+    request = bp.current_request
+    editor_id(request)
+    post, tag = deps.posts().update(
+        slug, json_body(request), entity_tags(request.headers.get("if-match"))
+    )
+    return _tagged(post, tag, PRIVATE_CACHE)
+
+
+@bp.route("/posts/{slug}", methods=["DELETE"], authorizer=cognito, cors=True)
+@domain_errors
+def delete_post(slug: str) -> Response:
+    request = bp.current_request
+    editor_id(request)
+    deps.posts().delete(slug, entity_tags(request.headers.get("if-match")))
+    return Response(body="", status_code=204)

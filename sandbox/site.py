@@ -1,0 +1,141 @@
+"""The static blog site under site/, served locally with a generated config.js naming the API."""
+
+from __future__ import annotations
+
+import functools
+import io
+import json
+import os
+import threading
+from http import HTTPStatus
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+from sandbox.env import ROOT, SandboxError, url
+
+SITE_DIR = ROOT / "site"
+CONFIG_PATH = "/config.js"
+_STOP_TIMEOUT = 5.0
+# How often the server thread looks for shutdown(): Ctrl-C should feel immediate.
+_POLL_INTERVAL = 0.1
+
+# Fixed here rather than guessed from the machine's mime.types: module scripts refuse to run
+# under any other type, and text needs its charset.
+CONTENT_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".mjs": "text/javascript; charset=utf-8",
+    ".json": "application/json",
+    ".webmanifest": "application/manifest+json",
+    ".txt": "text/plain; charset=utf-8",
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".webp": "image/webp",
+    ".ico": "image/x-icon",
+    ".woff2": "font/woff2",
+}
+
+
+def config_script(api_url: str) -> bytes:
+    """The config.js a deployment writes: the API's base URL, for the site's scripts."""
+    config = json.dumps({"apiUrl": api_url.rstrip("/")})
+    return f"window.MYTODOLIST_CONFIG = {config};\n".encode()
+
+
+class SiteRequestHandler(SimpleHTTPRequestHandler):
+    """Files under the site directory, and config.js; no directory listings, nothing cached."""
+
+    extensions_map = CONTENT_TYPES
+    server_version = "MyTodoListSandboxSite"
+
+    def __init__(self, *args: Any, directory: str, config: bytes) -> None:
+        self._config = config
+        super().__init__(*args, directory=directory)
+
+    def send_head(self) -> Any:
+        path = self.path.split("?", 1)[0].split("#", 1)[0]
+        if path == CONFIG_PATH:
+            self.send_response(HTTPStatus.OK)
+            self.send_header("Content-Type", CONTENT_TYPES[".js"])
+            self.send_header("Content-Length", str(len(self._config)))
+            self.end_headers()
+            return io.BytesIO(self._config)
+        if any(part.startswith(".") for part in unquote(path).split("/")):
+            # Dotfiles (.gitignore and the like) are not part of the site.
+            self.send_error(HTTPStatus.NOT_FOUND, "File not found")
+            return None
+        return super().send_head()
+
+    def list_directory(self, path: str | os.PathLike[str]) -> None:
+        self.send_error(HTTPStatus.NOT_FOUND, "File not found")
+
+    def end_headers(self) -> None:
+        # Every reload shows the file as it is now: this is a development server.
+        self.send_header("Cache-Control", "no-cache")
+        self.send_header("X-Content-Type-Options", "nosniff")
+        super().end_headers()
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        # Page loads fetch a handful of files each; only failures are worth the log's space.
+        if isinstance(code, HTTPStatus):
+            code = code.value
+        if isinstance(code, int) and code >= 400:
+            super().log_request(code, size)
+
+
+class SiteServer:
+    """A sandbox component: the blog site on a thread, with config.js pointing at api_url."""
+
+    name = "site"
+
+    def __init__(self, host: str, port: int, api_url: str, directory: Path = SITE_DIR) -> None:
+        self._host = host
+        self._port = port
+        self._api_url = api_url
+        self._directory = directory
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None, "start() first"
+        return int(self._server.server_address[1])
+
+    @property
+    def url(self) -> str:
+        return url(self.port)
+
+    def start(self) -> None:
+        if not (self._directory / "index.html").is_file():
+            raise SandboxError(f"no site to serve: {self._directory / 'index.html'} is missing")
+        handler = functools.partial(
+            SiteRequestHandler,
+            directory=str(self._directory),
+            config=config_script(self._api_url),
+        )
+        try:
+            self._server = ThreadingHTTPServer((self._host, self._port), handler)
+        except OSError as e:
+            raise SandboxError(
+                f"cannot listen on {self._host}:{self._port} for the site: {e.strerror}; "
+                "set SANDBOX_SITE_PORT to a free port"
+            ) from e
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            args=(_POLL_INTERVAL,),
+            name="sandbox-site",
+            daemon=True,
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(_STOP_TIMEOUT)

@@ -1,0 +1,39 @@
+// Small DOM helpers shared by the pages. Text from the API only ever goes in as text.
+
+const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "long", timeZone: "UTC" });
+
+/** An element with attributes and children (strings become text nodes, never HTML). */
+export function el(tag, attributes = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (value !== null && value !== undefined && value !== false) {
+      node.setAttribute(name, value === true ? "" : String(value));
+    }
+  }
+  for (const child of children) {
+    if (child !== null && child !== undefined) {
+      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    }
+  }
+  return node;
+}
+
+/** A <time> for an RFC 3339 timestamp, shown as a readable date. */
+export function timeElement(iso, node = document.createElement("time")) {
+  const date = iso ? new Date(iso) : null;
+  if (date && !Number.isNaN(date.getTime())) {
+    node.dateTime = iso;
+    node.textContent = dateFormat.format(date);
+  } else {
+    node.removeAttribute("datetime");
+    node.textContent = "";
+  }
+  return node;
+}
+
+/** Set a live status line's text and kind ("", "error", "success"); "" empties it. */
+export function setStatus(node, text, kind = "") {
+  node.textContent = text;
+  node.classList.toggle("error", kind === "error");
+  node.classList.toggle("success", kind === "success");
+}
