@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import jwt
@@ -30,6 +34,7 @@ for _leak in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB"):
     os.environ.pop(_leak, None)
 
 import boto3  # noqa: E402
+import botocore.client  # noqa: E402
 from chalice.test import Client  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
@@ -40,6 +45,7 @@ from chalicelib.models import ALL_MODELS  # noqa: E402
 from sandbox.cognito import TokenVerifier, install  # noqa: E402
 from sandbox.resources import Mail, Media, create_mail, create_media, create_tables  # noqa: E402
 
+ACCOUNT = "123456789012"  # moto's default account
 ISSUER = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_test"
 CLIENT_ID = "test-app-client"
 SIGNING_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -135,3 +141,92 @@ def client(aws: None, verifier: TokenVerifier) -> Iterator[Client]:
     with Client(app, stage_name="test", project_dir=str(ROOT)) as test_client:
         install(test_client.http._local_gateway, app, verifier)  # noqa: SLF001
         yield test_client
+
+
+# -- IAM: every AWS call the app makes is recorded and checked against the stage's policy ----
+
+_APP_CODE = (str(ROOT / "chalicelib") + os.sep, str(ROOT / "app.py"))
+_CALLS: set[str] = set()
+_CALLS_DIR = "MYTODOLIST_IAM_CALLS_DIR"
+_original_api_call = botocore.client.BaseClient._make_api_call  # type: ignore[attr-defined]  # noqa: SLF001
+
+
+def _made_by_app() -> bool:
+    frame: FrameType | None = sys._getframe(2)  # noqa: SLF001 - who called botocore, cheaply
+    while frame is not None:
+        if frame.f_code.co_filename.startswith(_APP_CODE):
+            return True
+        frame = frame.f_back
+    return False
+
+
+def _resource_params(params: dict[str, Any]) -> dict[str, Any]:
+    """What decides the IAM resource and condition of a call, without the payload."""
+    keep = ("TableName", "IndexName", "Bucket", "Key", "QueueUrl", "QueueName", "Source")
+    out: dict[str, Any] = {k: params[k] for k in keep if k in params}
+    out.update({"FunctionName": params["FunctionName"]} if "FunctionName" in params else {})
+    if "RequestItems" in params:
+        out["RequestItems"] = {name: {} for name in params["RequestItems"]}
+    if "TransactItems" in params:
+        out["TransactItems"] = [
+            {kind: {"TableName": spec["TableName"]}}
+            for item in params["TransactItems"]
+            for kind, spec in item.items()
+        ]
+    if "Delete" in params:
+        out["Delete"] = {"Objects": [{"Key": o["Key"]} for o in params["Delete"]["Objects"]]}
+    return out
+
+
+def _recording_api_call(self: Any, operation_name: str, api_params: dict[str, Any]) -> Any:
+    if _made_by_app():
+        service = self.meta.service_model.service_name
+        _CALLS.add(json.dumps([service, operation_name, _resource_params(api_params)]))
+    return _original_api_call(self, operation_name, api_params)
+
+
+botocore.client.BaseClient._make_api_call = _recording_api_call  # type: ignore[attr-defined]  # noqa: SLF001
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not hasattr(config, "workerinput"):
+        # Workers start after this and inherit the environment: they write their calls here.
+        os.environ[_CALLS_DIR] = tempfile.mkdtemp(prefix="mytodolist-iam-")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    directory = Path(os.environ[_CALLS_DIR])
+    worker = getattr(session.config, "workerinput", None)
+    if worker is not None:
+        (directory / f"{worker['workerid']}.json").write_text(json.dumps(sorted(_CALLS)))
+        return
+    calls = set(_CALLS)
+    for path in directory.glob("*.json"):
+        calls.update(json.loads(path.read_text()))
+    shutil.rmtree(directory, ignore_errors=True)
+    from tools.iam import UnmappedCall, allowed, render, required  # noqa: PLC0415
+
+    policy = render("test", os.environ["MAIL_SENDER"])
+    problems = []
+    for call in sorted(calls):
+        service, operation, params = json.loads(call)
+        try:
+            needs = required(service, operation, params, region="us-east-1", account=ACCOUNT)
+        except UnmappedCall as e:
+            problems.append(f"{e}: unknown to tools/iam.py, so it cannot be checked")
+            continue
+        problems += [
+            f"{service}:{operation} needs {n.action} on {n.resource} {n.context or ''}"
+            for n in needs
+            if not allowed(policy, n)
+        ]
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(
+            f"IAM: {len(calls)} distinct AWS calls made by the app, checked against "
+            f"infra/iam-policy.json: {len(problems)} not allowed"
+        )
+        for problem in problems:
+            reporter.write_line(f"  not allowed: {problem}", red=True)
+    if problems and session.exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -1,0 +1,1 @@
+"""Developer tools that are never packaged: IAM policy rendering and checking."""
