@@ -10,6 +10,7 @@ from chalice.app import CloudWatchEvent, DynamoDBEvent, SQSEvent
 
 from chalicelib import __version__
 from chalicelib.api import deps, photos, posts, subscriptions, todos
+from chalicelib.api.http import BODYLESS
 from chalicelib.api.warmable import WarmableChalice
 
 app = WarmableChalice(app_name="mytodolist")
@@ -19,7 +20,7 @@ app.register_blueprint(posts.bp)
 app.register_blueprint(subscriptions.bp)
 
 
-@app.route("/health", methods=["GET"])
+@app.route("/health", methods=["GET"], content_types=BODYLESS)
 def health() -> dict[str, str]:
     return {"status": "ok", "version": __version__}
 

@@ -347,3 +347,9 @@ def test_throttled_storage_is_429_with_retry_after(
     response = client.http.get(f"/todos/{todo['id']}", headers=ALICE)
     _assert_error(response, 429, "TooManyRequestsError", "retry")
     assert response.headers["Retry-After"] == "1"
+
+
+@pytest.mark.parametrize("path", ["/health", "/todos", "/photos"])
+def test_bodyless_request_with_any_content_type_is_served(client: Client, path: str) -> None:
+    headers = {**ALICE, "Content-Type": "application/x-www-form-urlencoded"}
+    assert client.http.get(path, headers=headers).status_code == 200

@@ -27,6 +27,10 @@ STATUS_FOR: dict[type[errors.DomainError], tuple[int, str]] = {
 }
 
 
+# Routes that read no body accept any Content-Type: some HTTP clients send one even on a GET.
+BODYLESS = ["*/*"]
+
+
 def error_response(error: errors.DomainError) -> Response:
     status, code = next(
         (pair for kind, pair in STATUS_FOR.items() if isinstance(error, kind)),

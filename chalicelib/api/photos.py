@@ -9,7 +9,15 @@ from chalice import Blueprint, Response
 from chalicelib import validation as v
 from chalicelib.api import deps
 from chalicelib.api.auth import cognito
-from chalicelib.api.http import domain_errors, etag, json_body, not_modified, query, user_id
+from chalicelib.api.http import (
+    BODYLESS,
+    domain_errors,
+    etag,
+    json_body,
+    not_modified,
+    query,
+    user_id,
+)
 
 bp = Blueprint(__name__)
 Headers = dict[str, str | list[str]]
@@ -25,7 +33,7 @@ def create_photo() -> Response:
     return Response(body=result, status_code=201, headers=headers)
 
 
-@bp.route("/photos", methods=["GET"], authorizer=cognito)
+@bp.route("/photos", methods=["GET"], authorizer=cognito, content_types=BODYLESS)
 @domain_errors
 def list_photos() -> dict[str, Any]:
     request = bp.current_request
@@ -36,7 +44,7 @@ def list_photos() -> dict[str, Any]:
     )
 
 
-@bp.route("/photos/{photo_id}", methods=["GET"], authorizer=cognito)
+@bp.route("/photos/{photo_id}", methods=["GET"], authorizer=cognito, content_types=BODYLESS)
 @domain_errors
 def get_photo(photo_id: str) -> Response:
     request = bp.current_request
@@ -47,7 +55,7 @@ def get_photo(photo_id: str) -> Response:
     return Response(body=photo, headers=headers)
 
 
-@bp.route("/photos/{photo_id}", methods=["DELETE"], authorizer=cognito)
+@bp.route("/photos/{photo_id}", methods=["DELETE"], authorizer=cognito, content_types=BODYLESS)
 @domain_errors
 def delete_photo(photo_id: str) -> Response:
     request = bp.current_request

@@ -10,7 +10,7 @@ from chalice import Blueprint, Response
 from chalicelib import validation as v
 from chalicelib.api import deps
 from chalicelib.api.auth import cognito
-from chalicelib.api.http import domain_errors, editor_id, json_body, query
+from chalicelib.api.http import BODYLESS, domain_errors, editor_id, json_body, query
 
 bp = Blueprint(__name__)
 Headers = dict[str, str | list[str]]
@@ -46,7 +46,7 @@ def _public(result: tuple[dict[str, Any], str]) -> Response:
     return _tagged(body, tag, PUBLIC_CACHE)
 
 
-@bp.route("/posts", methods=["GET"], cors=True)
+@bp.route("/posts", methods=["GET"], cors=True, content_types=BODYLESS)
 @domain_errors
 def list_posts() -> Response:
     request = bp.current_request
@@ -57,13 +57,15 @@ def list_posts() -> Response:
     )
 
 
-@bp.route("/posts/{slug}", methods=["GET"], cors=True)
+@bp.route("/posts/{slug}", methods=["GET"], cors=True, content_types=BODYLESS)
 @domain_errors
 def get_post(slug: str) -> Response:
     return _public(deps.posts().get_published(slug))
 
 
-@bp.route("/posts/{slug}/preview", methods=["GET"], authorizer=cognito, cors=True)
+@bp.route(
+    "/posts/{slug}/preview", methods=["GET"], authorizer=cognito, cors=True, content_types=BODYLESS
+)
 @domain_errors
 def preview_post(slug: str) -> Response:
     editor_id(bp.current_request)
@@ -92,7 +94,9 @@ def update_post(slug: str) -> Response:
     return _tagged(post, tag, PRIVATE_CACHE)
 
 
-@bp.route("/posts/{slug}", methods=["DELETE"], authorizer=cognito, cors=True)
+@bp.route(
+    "/posts/{slug}", methods=["DELETE"], authorizer=cognito, cors=True, content_types=BODYLESS
+)
 @domain_errors
 def delete_post(slug: str) -> Response:
     request = bp.current_request

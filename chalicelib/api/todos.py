@@ -10,6 +10,7 @@ from chalicelib import validation as v
 from chalicelib.api import deps
 from chalicelib.api.auth import cognito
 from chalicelib.api.http import (
+    BODYLESS,
     domain_errors,
     etag,
     if_match,
@@ -39,7 +40,7 @@ def create_todo() -> Response:
     return response
 
 
-@bp.route("/todos", methods=["GET"], authorizer=cognito)
+@bp.route("/todos", methods=["GET"], authorizer=cognito, content_types=BODYLESS)
 @domain_errors
 def list_todos() -> dict[str, Any]:
     request = bp.current_request
@@ -57,7 +58,7 @@ def list_todos() -> dict[str, Any]:
     )
 
 
-@bp.route("/todos/{todo_id}", methods=["GET"], authorizer=cognito)
+@bp.route("/todos/{todo_id}", methods=["GET"], authorizer=cognito, content_types=BODYLESS)
 @domain_errors
 def get_todo(todo_id: str) -> Response:
     request = bp.current_request
@@ -75,7 +76,7 @@ def update_todo(todo_id: str) -> Response:
     return _todo_response(todo)
 
 
-@bp.route("/todos/{todo_id}", methods=["DELETE"], authorizer=cognito)
+@bp.route("/todos/{todo_id}", methods=["DELETE"], authorizer=cognito, content_types=BODYLESS)
 @domain_errors
 def delete_todo(todo_id: str) -> Response:
     request = bp.current_request
