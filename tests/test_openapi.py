@@ -21,9 +21,10 @@ from referencing.jsonschema import DRAFT202012
 
 from app import app
 from chalicelib.api import deps
+from chalicelib.models import SubscriberModel
 from chalicelib.services.photos import upload_key
 from sandbox.resources import Media
-from tests.conftest import ROOT, headers_for
+from tests.conftest import ROOT, headers_for, make_token
 from tests.images import jpeg
 
 Json = dict[str, Any]
@@ -37,6 +38,11 @@ HTTP_METHODS: Final = frozenset(
 # answer a response without one as application/json.
 DEFAULT_CONTENT_TYPE: Final = "application/json"
 ALICE: Final = "alice"
+EDITOR: Final = "ed"
+# The Cognito group of editors, and the role the spec's security requirements name for them.
+EDITORS: Final = "editors"
+ANONYMOUS: Final = {"Content-Type": DEFAULT_CONTENT_TYPE}
+CORS_HEADER: Final = "Access-Control-Allow-Origin"
 MAX_BODY_BYTES: Final = 400 * 1024
 
 
@@ -134,6 +140,24 @@ def _operations() -> Iterator[tuple[str, str, Json]]:
                 yield path, method, operation
 
 
+def _security(operation: Json) -> list[Json]:
+    """The operation's security requirements: its own, else the document's."""
+    requirements: list[Json] = (
+        operation["security"] if "security" in operation else SPEC["security"]
+    )
+    return requirements
+
+
+def _roles(operation: Json) -> set[str]:
+    """The roles the operation's security requirements name (OpenAPI 3.1 allows them)."""
+    return {
+        role
+        for requirement in _security(operation)
+        for roles in requirement.values()
+        for role in roles
+    }
+
+
 def _parameter_schema_pointer(method: str, url: str, name: str) -> str:
     """Where the schema of a parameter of the operation (or of its path) is."""
     operation = _operation_pointer(method, url)
@@ -199,6 +223,22 @@ class Exchange:
     response: HTTPResponse
 
 
+def editor_headers(**extra: str) -> dict[str, str]:
+    token = make_token(EDITOR, groups=[EDITORS])
+    return {"Authorization": token, "Content-Type": DEFAULT_CONTENT_TYPE, **extra}
+
+
+def caller(method: str, url: str, **extra: str) -> dict[str, str]:
+    """The headers of someone the operation lets in: anyone on a public operation, an editor
+    where the editors role is required, else Alice."""
+    operation = _node(_operation_pointer(method, url))
+    if not _security(operation):
+        return {**ANONYMOUS, **extra}
+    if EDITORS in _roles(operation):
+        return editor_headers(**extra)
+    return headers_for(ALICE, **extra)
+
+
 def send(
     client: Client,
     method: str,
@@ -211,7 +251,7 @@ def send(
     response = client.http.request(
         method,
         url,
-        headers=dict(headers_for(ALICE) if headers is None else headers),
+        headers=dict(caller(method, url) if headers is None else headers),
         body=raw if body is None else json.dumps(body).encode(),
     )
     return Exchange(method, url, response)
@@ -343,13 +383,39 @@ def test_openapi_security_matches_route_authorizers() -> None:
     routes = _routes()
     scheme = next(iter(SPEC["components"]["securitySchemes"]))
     security = {
-        (path, method): op.get("security", SPEC["security"])
+        (path, method): [sorted(requirement) for requirement in _security(op)]
         for path, method, op in _operations()
         if (path, method) in routes
     }
     assert security == {
-        key: [{scheme: []}] if isinstance(routes[key].authorizer, CognitoUserPoolAuthorizer) else []
+        key: [[scheme]] if isinstance(routes[key].authorizer, CognitoUserPoolAuthorizer) else []
         for key in security
+    }
+
+
+def test_openapi_roles_are_known() -> None:
+    assert set().union(*(_roles(op) for _, _, op in _operations())) == {EDITORS}
+
+
+def test_openapi_forbidden_is_documented_where_editors_are_required() -> None:
+    documented = {(path, method): "403" in op["responses"] for path, method, op in _operations()}
+    assert documented == {
+        (path, method): EDITORS in _roles(op) for path, method, op in _operations()
+    }
+
+
+def test_openapi_cors_header_is_documented_on_cors_routes() -> None:
+    routes = _routes()
+    documented = {
+        (path, method, status): CORS_HEADER
+        in _follow(_pointer("paths", path, method, "responses", status))[1].get("headers", {})
+        for path, method, op in _operations()
+        for status in op["responses"]
+        if status[0] in "23" and (path, method) in routes
+    }
+    assert documented == {
+        (path, method, status): bool(routes[(path, method)].cors)
+        for path, method, status in documented
     }
 
 
@@ -523,6 +589,13 @@ def test_openapi_create_rejects_what_the_schema_rejects(client: Client, body: Js
         pytest.param(
             "GET", "/todos?done=true&updated_since=2026-01-01T00:00:00Z", b"", id="done-and-since"
         ),
+        pytest.param("GET", "/posts?limit=0", b"", id="posts-limit-0"),
+        pytest.param("GET", "/posts?limit=x", b"", id="posts-limit-words"),
+        pytest.param("GET", "/posts?cursor=forged", b"", id="posts-forged-cursor"),
+        pytest.param("POST", "/posts", b'{"title": "Hello"', id="post-malformed-json"),
+        pytest.param("PATCH", "/posts/hello", b'["Hello"]', id="post-patch-not-an-object"),
+        pytest.param("POST", "/subscriptions", b"", id="subscribe-no-body"),
+        pytest.param("POST", "/subscriptions/unsubscribe", b"{", id="unsubscribe-malformed-json"),
     ],
 )
 def test_openapi_bad_request_matches(
@@ -541,7 +614,7 @@ def test_openapi_long_idempotency_key_matches(client: Client) -> None:
 
 @pytest.mark.parametrize(
     ("method", "url"),
-    [(method, path) for path, method, op in _operations() if op.get("security", SPEC["security"])],
+    [(method, path) for path, method, op in _operations() if _security(op)],
 )
 def test_openapi_unauthorized_matches(client: Client, method: str, url: str) -> None:
     headers = {"Content-Type": "application/json"}
@@ -587,6 +660,10 @@ def test_openapi_stale_if_match_matches(client: Client, todo: Json, method: str)
             "/photos",
             {"content_type": "image/png", "size": 1, "filename": "f" * MAX_BODY_BYTES},
         ),
+        ("POST", "/posts", {"title": "x", "body": "b" * MAX_BODY_BYTES}),
+        ("PATCH", "/posts/hello", {"body": "b" * MAX_BODY_BYTES}),
+        ("POST", "/subscriptions", {"email": "a" * MAX_BODY_BYTES}),
+        ("POST", "/subscriptions/unsubscribe", {"token": "t" * MAX_BODY_BYTES}),
     ],
 )
 def test_openapi_payload_too_large_matches(
@@ -597,12 +674,21 @@ def test_openapi_payload_too_large_matches(
 
 
 @pytest.mark.parametrize(
-    ("method", "url"), [("POST", "/todos"), ("PATCH", "/todos/{id}"), ("POST", "/photos")]
+    ("method", "url"),
+    [
+        ("POST", "/todos"),
+        ("PATCH", "/todos/{id}"),
+        ("POST", "/photos"),
+        ("POST", "/posts"),
+        ("PATCH", "/posts/hello"),
+        ("POST", "/subscriptions"),
+        ("POST", "/subscriptions/unsubscribe"),
+    ],
 )
 def test_openapi_unsupported_media_type_matches(
     client: Client, todo: Json, method: str, url: str
 ) -> None:
-    headers = headers_for(ALICE, **{"Content-Type": "text/plain"})
+    headers = caller(method, url, **{"Content-Type": "text/plain"})
     raw = b'{"title": "Buy milk"}'
     exchange = send(client, method, url.replace("{id}", todo["id"]), raw=raw, headers=headers)
     assert_conforms(exchange, 415)
@@ -721,3 +807,371 @@ def test_openapi_delete_photo_matches(photo_client: Client, photo: Json) -> None
 def test_openapi_other_users_photo_matches(photo_client: Client, photo: Json, method: str) -> None:
     exchange = send(photo_client, method, f"/photos/{photo['id']}", headers=headers_for("bob"))
     assert_conforms(exchange, 404)
+
+
+# -- blog posts -------------------------------------------------------------------------------
+
+POST_BODIES: Final = [
+    pytest.param({"title": "Hello"}, id="title-only"),
+    pytest.param(
+        {
+            "slug": "offline-sync",
+            "title": "  Offline sync, explained ",
+            "summary": " How the app keeps your todos in step. ",
+            "body": "# Sync\n\nOnly **changes** travel. <script>alert(1)</script>",
+            "status": "published",
+            "cover_photo_id": None,
+        },
+        id="every-field",
+    ),
+    pytest.param({"title": "Ünïcode Day"}, id="derived-slug"),
+    pytest.param({"title": "Hello", "summary": None, "body": None}, id="nulls"),
+]
+
+POST_LIMIT_BODIES: Final = [
+    pytest.param({"title": "t" * 200}, id="title-200"),
+    pytest.param({"title": "x", "slug": "s" * 80}, id="slug-80"),
+    pytest.param({"title": "x", "slug": "2026-in-review"}, id="slug-digits-hyphens"),
+    pytest.param({"title": "x", "summary": "s" * 1000}, id="summary-1000"),
+    pytest.param({"title": "x", "summary": "line one\nline two"}, id="summary-lines"),
+    pytest.param({"title": "x", "body": "b" * 102_400}, id="body-100KiB"),
+    pytest.param({"title": "x", "status": "draft"}, id="status-draft"),
+]
+
+BAD_POST_BODIES: Final = [
+    pytest.param({"title": "x", "colour": "red"}, id="unknown-field"),
+    pytest.param({"body": "no title"}, id="no-title"),
+    pytest.param({"title": "   "}, id="blank-title"),
+    pytest.param({"title": "t" * 201}, id="title-201"),
+    pytest.param({"title": "Hello\nworld"}, id="title-two-lines"),
+    pytest.param({"title": "Hello\u0007"}, id="title-control"),
+    pytest.param({"title": 7}, id="title-number"),
+    pytest.param({"title": "x", "slug": ""}, id="slug-empty"),
+    pytest.param({"title": "x", "slug": "Hello"}, id="slug-uppercase"),
+    pytest.param({"title": "x", "slug": "bad_slug"}, id="slug-underscore"),
+    pytest.param({"title": "x", "slug": "a--b"}, id="slug-double-hyphen"),
+    pytest.param({"title": "x", "slug": "-a"}, id="slug-leading-hyphen"),
+    pytest.param({"title": "x", "slug": "s" * 81}, id="slug-81"),
+    pytest.param({"title": "x", "summary": "s" * 1001}, id="summary-1001"),
+    pytest.param({"title": "x", "summary": 5}, id="summary-number"),
+    pytest.param({"title": "x", "body": "b" * 102_401}, id="body-over-100KiB"),
+    pytest.param({"title": "x", "body": ["b"]}, id="body-array"),
+    pytest.param({"title": "x", "status": "live"}, id="status-live"),
+    pytest.param({"title": "x", "cover_photo_id": ""}, id="cover-empty"),
+    pytest.param({"title": "x", "cover_photo_id": "p" * 65}, id="cover-65"),
+    pytest.param({"title": "x", "cover_photo_id": 5}, id="cover-number"),
+]
+
+BAD_POST_PATCHES: Final = [
+    pytest.param({"slug": "bye"}, id="slug"),
+    pytest.param({"colour": "red"}, id="unknown-field"),
+    pytest.param({"title": ""}, id="empty-title"),
+    pytest.param({"title": None}, id="null-title"),
+    pytest.param({"status": None}, id="null-status"),
+    pytest.param({"status": "live"}, id="status-live"),
+]
+
+
+def _create_post(client: Client, body: Json) -> Json:
+    exchange = send(client, "POST", "/posts", body=body)
+    assert exchange.response.status_code == 201, exchange.response.body
+    created: Json = exchange.response.json_body
+    return created
+
+
+def _etag(client: Client, slug: str) -> str:
+    return send(client, "GET", f"/posts/{slug}/preview").response.headers["ETag"]
+
+
+@pytest.fixture
+def draft(client: Client) -> Json:
+    return _create_post(client, {"title": "Hello", "body": "*hi*"})
+
+
+@pytest.fixture
+def published(client: Client) -> Json:
+    body = {"title": "Offline sync", "body": "Only **changes** travel.", "status": "published"}
+    return _create_post(client, body)
+
+
+@pytest.mark.parametrize(
+    ("change", "broken"),
+    [
+        ({"author": "ed", "owner": "ed"}, "an undocumented field"),
+        ({"slug": "Offline-Sync"}, "a slug with capitals"),
+        ({"title": " padded "}, "an untrimmed title"),
+        ({"title": "two\nlines"}, "a title of two lines"),
+        ({"status": "live"}, "an unknown status"),
+        ({"published_at": None}, "a published post without published_at"),
+        ({"version": 0}, "version below 1"),
+    ],
+)
+def test_openapi_post_schema_rejects_a_broken_post(change: Json, broken: str) -> None:
+    example = SPEC["components"]["schemas"]["Post"]["examples"][0]
+    assert _errors("/components/schemas/Post", {**example, **change}), broken
+
+
+@pytest.mark.parametrize(
+    "change",
+    [pytest.param({"body": "x"}, id="body"), pytest.param({"body_html": "<p>x</p>"}, id="html")],
+)
+def test_openapi_post_summary_schema_rejects_a_body(change: Json) -> None:
+    example = SPEC["components"]["schemas"]["PostSummary"]["examples"][0]
+    assert _errors("/components/schemas/PostSummary", {**example, **change})
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [("/posts", "200"), ("/posts", "304"), ("/posts/{slug}", "200"), ("/posts/{slug}", "304")],
+)
+def test_openapi_public_post_reads_declare_cache_headers(path: str, status: str) -> None:
+    headers = _node(_pointer("paths", path, "get", "responses", status))["headers"]
+    assert {"Cache-Control", "ETag"} <= set(headers)
+
+
+@pytest.mark.parametrize("body", POST_BODIES)
+def test_openapi_create_post_matches(client: Client, body: Json) -> None:
+    assert_request_conforms("POST", "/posts", body)
+    exchange = send(client, "POST", "/posts", body=body)
+    assert_conforms(exchange, 201)
+    assert exchange.response.headers["Location"] == f"/posts/{exchange.response.json_body['slug']}"
+
+
+def test_openapi_create_post_with_cover_photo_matches(photo_client: Client, media: Media) -> None:
+    photo = _create_photo(photo_client, sub=EDITOR)
+    key = upload_key(EDITOR, photo["id"])
+    boto3.client("s3").put_object(Bucket=media.bucket, Key=key, Body=jpeg())
+    deps.photos().process_upload(media.bucket, key)
+    body = {"title": "With a cover", "cover_photo_id": photo["id"]}
+    assert_request_conforms("POST", "/posts", body)
+    assert_conforms(send(photo_client, "POST", "/posts", body=body), 201)
+
+
+@pytest.mark.parametrize("body", POST_LIMIT_BODIES)
+def test_openapi_create_post_accepts_what_the_schema_accepts(client: Client, body: Json) -> None:
+    assert_request_conforms("POST", "/posts", body)
+    assert_conforms(send(client, "POST", "/posts", body=body), 201)
+
+
+@pytest.mark.parametrize("body", BAD_POST_BODIES)
+def test_openapi_create_post_rejects_what_the_schema_rejects(client: Client, body: Json) -> None:
+    assert _errors(
+        _json_schema_pointer(f"{_operation_pointer('POST', '/posts')}/requestBody"), body
+    )
+    assert_conforms(send(client, "POST", "/posts", body=body), 400)
+
+
+@pytest.mark.parametrize("query", ["", "?limit=1"])
+def test_openapi_list_posts_matches(
+    client: Client, draft: Json, published: Json, query: str
+) -> None:
+    _create_post(client, {"title": "Second", "status": "published"})
+    exchange = send(client, "GET", f"/posts{query}")
+    assert_conforms(exchange, 200)
+    assert exchange.response.json_body["items"]
+
+
+def test_openapi_list_posts_next_page_matches(client: Client, published: Json) -> None:
+    _create_post(client, {"title": "Second", "status": "published"})
+    first = send(client, "GET", "/posts?limit=1").response.json_body
+    assert isinstance(first["next_cursor"], str)
+    exchange = send(client, "GET", f"/posts?limit=1&cursor={quote(first['next_cursor'])}")
+    assert_conforms(exchange, 200)
+
+
+def test_openapi_get_post_matches(client: Client, published: Json) -> None:
+    assert_conforms(send(client, "GET", f"/posts/{published['slug']}"), 200)
+
+
+@pytest.mark.parametrize("path", ["/posts", "/posts/{slug}"])
+def test_openapi_public_post_read_not_modified_matches(
+    client: Client, published: Json, path: str
+) -> None:
+    url = path.replace("{slug}", published["slug"])
+    etag = send(client, "GET", url).response.headers["ETag"]
+    exchange = send(client, "GET", url, headers={**ANONYMOUS, "If-None-Match": etag})
+    assert_conforms(exchange, 304)
+
+
+@pytest.mark.parametrize("status", ["draft", "published"])
+def test_openapi_preview_post_matches(client: Client, status: str) -> None:
+    post = _create_post(client, {"title": "Hello", "body": "*hi*", "status": status})
+    assert_conforms(send(client, "GET", f"/posts/{post['slug']}/preview"), 200)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param({"status": "published"}, id="publish"),
+        pytest.param({}, id="nothing"),
+        pytest.param(
+            {"title": "Hello again", "summary": None, "body": "New *body*", "cover_photo_id": None},
+            id="several",
+        ),
+    ],
+)
+def test_openapi_update_post_matches(client: Client, draft: Json, body: Json) -> None:
+    url = f"/posts/{draft['slug']}"
+    assert_request_conforms("PATCH", url, body)
+    headers = editor_headers(**{"If-Match": _etag(client, draft["slug"])})
+    assert_conforms(send(client, "PATCH", url, body=body, headers=headers), 200)
+
+
+def test_openapi_update_post_with_version_if_match_matches(client: Client, draft: Json) -> None:
+    headers = editor_headers(**{"If-Match": f'"{draft["version"]}"'})
+    body = {"summary": "A summary"}
+    assert_conforms(
+        send(client, "PATCH", f"/posts/{draft['slug']}", body=body, headers=headers), 200
+    )
+
+
+@pytest.mark.parametrize("body", BAD_POST_PATCHES)
+def test_openapi_update_post_rejects_what_the_schema_rejects(
+    client: Client, draft: Json, body: Json
+) -> None:
+    url = f"/posts/{draft['slug']}"
+    assert _errors(_json_schema_pointer(f"{_operation_pointer('PATCH', url)}/requestBody"), body)
+    assert_conforms(send(client, "PATCH", url, body=body), 400)
+
+
+def test_openapi_delete_post_matches(client: Client, published: Json) -> None:
+    headers = editor_headers(**{"If-Match": _etag(client, published["slug"])})
+    assert_conforms(send(client, "DELETE", f"/posts/{published['slug']}", headers=headers), 204)
+
+
+def test_openapi_get_draft_post_matches(client: Client, draft: Json) -> None:
+    assert_conforms(send(client, "GET", f"/posts/{draft['slug']}"), 404)
+
+
+@pytest.mark.parametrize(
+    ("method", "url"),
+    [
+        ("GET", "/posts/missing"),
+        ("GET", "/posts/Not-A-Slug"),
+        ("GET", "/posts/missing/preview"),
+        ("PATCH", "/posts/missing"),
+        ("DELETE", "/posts/missing"),
+    ],
+)
+def test_openapi_missing_post_matches(client: Client, draft: Json, method: str, url: str) -> None:
+    body = {"title": "x"} if method == "PATCH" else None
+    assert_conforms(send(client, method, url, body=body), 404)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param({"title": "Other", "slug": "hello"}, id="given"),
+        pytest.param({"title": "Hello!"}, id="derived"),
+    ],
+)
+def test_openapi_taken_slug_matches(client: Client, draft: Json, body: Json) -> None:
+    assert_conforms(send(client, "POST", "/posts", body=body), 409)
+
+
+@pytest.mark.parametrize("method", ["PATCH", "DELETE"])
+def test_openapi_stale_post_if_match_matches(client: Client, draft: Json, method: str) -> None:
+    stale = _etag(client, draft["slug"])
+    send(client, "PATCH", f"/posts/{draft['slug']}", body={"summary": "changed"})
+    headers = editor_headers(**{"If-Match": stale})
+    body = {"summary": "again"} if method == "PATCH" else None
+    exchange = send(client, method, f"/posts/{draft['slug']}", body=body, headers=headers)
+    assert_conforms(exchange, 412)
+
+
+@pytest.mark.parametrize("groups", [None, ["readers"]], ids=["no-group", "other-group"])
+@pytest.mark.parametrize(
+    ("method", "url"),
+    [(method, path) for path, method, op in _operations() if EDITORS in _roles(op)],
+)
+def test_openapi_forbidden_matches(
+    client: Client, draft: Json, method: str, url: str, groups: list[str] | None
+) -> None:
+    headers = {"Authorization": make_token(ALICE, groups=groups), **ANONYMOUS}
+    exchange = send(client, method.upper(), url.replace("{slug}", draft["slug"]), headers=headers)
+    assert_conforms(exchange, 403)
+
+
+# -- subscriptions ----------------------------------------------------------------------------
+
+SUBSCRIPTION_BODIES: Final = [
+    pytest.param({"email": "ann@example.com"}, id="plain"),
+    pytest.param({"email": "  Ann.Lee+blog@Example.COM "}, id="padded-mixed-case"),
+    pytest.param({"email": "ann@bücher.example"}, id="idn-domain"),
+    pytest.param({"email": "a" * 64 + "@example.com"}, id="local-part-64"),
+]
+
+BAD_SUBSCRIPTION_BODIES: Final = [
+    pytest.param({}, id="no-email"),
+    pytest.param({"email": 5}, id="email-number"),
+    pytest.param({"email": ""}, id="email-empty"),
+    pytest.param({"email": "not-an-address"}, id="no-at"),
+    pytest.param({"email": "ann@"}, id="no-domain"),
+    pytest.param({"email": "@example.com"}, id="no-local-part"),
+    pytest.param({"email": "ann@example"}, id="one-label"),
+    pytest.param({"email": "ann@example.123"}, id="numeric-tld"),
+    pytest.param({"email": "a b@example.com"}, id="space"),
+    pytest.param({"email": "ann..lee@example.com"}, id="double-dot"),
+    pytest.param({"email": "a" * 250 + "@example.com"}, id="over-254"),
+    pytest.param({"email": "ann@example.com", "name": "Ann"}, id="unknown-field"),
+]
+
+BAD_UNSUBSCRIBE_BODIES: Final = [
+    pytest.param({}, id="no-token"),
+    pytest.param({"token": None}, id="token-null"),
+    pytest.param({"token": ""}, id="token-empty"),
+    pytest.param({"token": "t" * 129}, id="token-129"),
+    pytest.param({"token": "t", "email": "ann@example.com"}, id="unknown-field"),
+]
+
+
+@pytest.fixture
+def unsubscribe_token(client: Client) -> str:
+    body = {"email": "ann@example.com"}
+    assert send(client, "POST", "/subscriptions", body=body).response.status_code == 202
+    token: str = SubscriberModel.get("ann@example.com").token
+    return token
+
+
+@pytest.mark.parametrize("body", SUBSCRIPTION_BODIES)
+def test_openapi_subscribe_matches(client: Client, body: Json) -> None:
+    assert_request_conforms("POST", "/subscriptions", body)
+    assert_conforms(send(client, "POST", "/subscriptions", body=body), 202)
+
+
+def test_openapi_subscribe_again_matches(client: Client, unsubscribe_token: str) -> None:
+    exchange = send(client, "POST", "/subscriptions", body={"email": "ANN@example.com"})
+    assert_conforms(exchange, 202)
+
+
+@pytest.mark.parametrize("body", BAD_SUBSCRIPTION_BODIES)
+def test_openapi_subscribe_rejects_what_the_schema_rejects(client: Client, body: Json) -> None:
+    assert _errors(
+        _json_schema_pointer(f"{_operation_pointer('POST', '/subscriptions')}/requestBody"), body
+    )
+    assert_conforms(send(client, "POST", "/subscriptions", body=body), 400)
+
+
+@pytest.mark.parametrize("times", [1, 2], ids=["once", "twice"])
+def test_openapi_unsubscribe_matches(client: Client, unsubscribe_token: str, times: int) -> None:
+    body = {"token": unsubscribe_token}
+    assert_request_conforms("POST", "/subscriptions/unsubscribe", body)
+    for _ in range(times - 1):
+        send(client, "POST", "/subscriptions/unsubscribe", body=body)
+    assert_conforms(send(client, "POST", "/subscriptions/unsubscribe", body=body), 200)
+
+
+@pytest.mark.parametrize("token", ["A" * 43, "not a token!"], ids=["unknown", "malformed"])
+def test_openapi_unsubscribe_unknown_token_matches(
+    client: Client, unsubscribe_token: str, token: str
+) -> None:
+    body = {"token": token}
+    assert_request_conforms("POST", "/subscriptions/unsubscribe", body)
+    assert_conforms(send(client, "POST", "/subscriptions/unsubscribe", body=body), 404)
+
+
+@pytest.mark.parametrize("body", BAD_UNSUBSCRIBE_BODIES)
+def test_openapi_unsubscribe_rejects_what_the_schema_rejects(client: Client, body: Json) -> None:
+    url = "/subscriptions/unsubscribe"
+    assert _errors(_json_schema_pointer(f"{_operation_pointer('POST', url)}/requestBody"), body)
+    assert_conforms(send(client, "POST", url, body=body), 400)

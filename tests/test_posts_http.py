@@ -292,3 +292,12 @@ def test_publish_through_patch_shows_post_publicly(client: Client) -> None:
     response = client.http.get("/posts/hello")
     assert response.status_code == 200
     assert response.json_body["published_at"]
+
+
+def test_blog_cors_lets_the_site_use_conditional_requests(client: Client) -> None:
+    preflight = client.http.options("/posts/x")
+    assert preflight.status_code == 200
+    assert "If-Match" in preflight.headers["Access-Control-Allow-Headers"]
+    response = client.http.get("/posts")
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert "ETag" in response.headers["Access-Control-Expose-Headers"]

@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from chalice import Response
+from chalice import CORSConfig, Response
 from chalice.app import Request
 
 from chalicelib import errors
@@ -26,6 +26,15 @@ STATUS_FOR: dict[type[errors.DomainError], tuple[int, str]] = {
     errors.Throttled: (429, "TooManyRequestsError"),
 }
 
+
+# The blog's routes are called by the site from another origin; editors' tools need the
+# conditional-request headers both ways.
+BLOG_CORS = CORSConfig(
+    allow_origin="*",
+    allow_headers=["If-Match", "If-None-Match"],
+    expose_headers=["ETag", "Location"],
+    max_age=600,
+)
 
 # Routes that read no body accept any Content-Type: some HTTP clients send one even on a GET.
 BODYLESS = ["*/*"]

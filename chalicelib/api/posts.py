@@ -10,7 +10,7 @@ from chalice import Blueprint, Response
 from chalicelib import validation as v
 from chalicelib.api import deps
 from chalicelib.api.auth import cognito
-from chalicelib.api.http import BODYLESS, domain_errors, editor_id, json_body, query
+from chalicelib.api.http import BLOG_CORS, BODYLESS, domain_errors, editor_id, json_body, query
 
 bp = Blueprint(__name__)
 Headers = dict[str, str | list[str]]
@@ -46,7 +46,7 @@ def _public(result: tuple[dict[str, Any], str]) -> Response:
     return _tagged(body, tag, PUBLIC_CACHE)
 
 
-@bp.route("/posts", methods=["GET"], cors=True, content_types=BODYLESS)
+@bp.route("/posts", methods=["GET"], cors=BLOG_CORS, content_types=BODYLESS)
 @domain_errors
 def list_posts() -> Response:
     request = bp.current_request
@@ -57,14 +57,18 @@ def list_posts() -> Response:
     )
 
 
-@bp.route("/posts/{slug}", methods=["GET"], cors=True, content_types=BODYLESS)
+@bp.route("/posts/{slug}", methods=["GET"], cors=BLOG_CORS, content_types=BODYLESS)
 @domain_errors
 def get_post(slug: str) -> Response:
     return _public(deps.posts().get_published(slug))
 
 
 @bp.route(
-    "/posts/{slug}/preview", methods=["GET"], authorizer=cognito, cors=True, content_types=BODYLESS
+    "/posts/{slug}/preview",
+    methods=["GET"],
+    authorizer=cognito,
+    cors=BLOG_CORS,
+    content_types=BODYLESS,
 )
 @domain_errors
 def preview_post(slug: str) -> Response:
@@ -73,7 +77,7 @@ def preview_post(slug: str) -> Response:
     return _tagged(post, tag, PRIVATE_CACHE)
 
 
-@bp.route("/posts", methods=["POST"], authorizer=cognito, cors=True)
+@bp.route("/posts", methods=["POST"], authorizer=cognito, cors=BLOG_CORS)
 @domain_errors
 def create_post() -> Response:
     request = bp.current_request
@@ -83,7 +87,7 @@ def create_post() -> Response:
     return response
 
 
-@bp.route("/posts/{slug}", methods=["PATCH"], authorizer=cognito, cors=True)
+@bp.route("/posts/{slug}", methods=["PATCH"], authorizer=cognito, cors=BLOG_CORS)
 @domain_errors
 def update_post(slug: str) -> Response:
     request = bp.current_request
@@ -95,7 +99,7 @@ def update_post(slug: str) -> Response:
 
 
 @bp.route(
-    "/posts/{slug}", methods=["DELETE"], authorizer=cognito, cors=True, content_types=BODYLESS
+    "/posts/{slug}", methods=["DELETE"], authorizer=cognito, cors=BLOG_CORS, content_types=BODYLESS
 )
 @domain_errors
 def delete_post(slug: str) -> Response:
