@@ -295,9 +295,11 @@ def test_publish_through_patch_shows_post_publicly(client: Client) -> None:
 
 
 def test_blog_cors_lets_the_site_use_conditional_requests(client: Client) -> None:
-    preflight = client.http.options("/posts/x")
-    assert preflight.status_code == 200
-    assert "If-Match" in preflight.headers["Access-Control-Allow-Headers"]
+    # The test client cannot read a preflight's empty body; the gateway it wraps can.
+    gateway = client.http._local_gateway  # noqa: SLF001
+    preflight = gateway.handle_request("OPTIONS", "/posts/x", {"Origin": "https://site"}, b"")
+    assert preflight["statusCode"] == 200
+    assert "If-Match" in preflight["headers"]["Access-Control-Allow-Headers"]
     response = client.http.get("/posts")
     assert response.headers["Access-Control-Allow-Origin"] == "*"
     assert "ETag" in response.headers["Access-Control-Expose-Headers"]
