@@ -205,24 +205,15 @@ def create_media(stage: str, session: boto3.Session | None = None) -> Media:
     props = resolve(bucket_res["Properties"], params, refs)
     bucket = props["BucketName"]
     s3.create_bucket(Bucket=bucket)
-    # CloudFormation spells the CORS shape differently from the S3 API.
-    rules = [
-        {"AllowedMethods": r["AllowedMethods"], "AllowedOrigins": r["AllowedOrigins"]}
-        | {k: r[k] for k in ("AllowedHeaders", "MaxAge") if k in r}
-        for r in props["CorsConfiguration"]["CorsRules"]
-    ]
-    s3.put_bucket_cors(
-        Bucket=bucket,
-        CORSConfiguration={
-            "CORSRules": [
-                {**{k: v for k, v in r.items() if k != "MaxAge"}, "MaxAgeSeconds": r["MaxAge"]}
-                if "MaxAge" in r
-                else r
-                for r in rules
-            ]
-        },
-    )
-    notification = {
+    cors_rules: list[Any] = []
+    for rule in props["CorsConfiguration"]["CorsRules"]:
+        # CloudFormation names one field of a CORS rule differently from the S3 API.
+        api_rule = {k: v for k, v in rule.items() if k != "MaxAge"}
+        if "MaxAge" in rule:
+            api_rule["MaxAgeSeconds"] = rule["MaxAge"]
+        cors_rules.append(api_rule)
+    s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": cors_rules})
+    notification: Any = {
         "QueueConfigurations": [
             {
                 "QueueArn": q["Queue"],
