@@ -11,6 +11,7 @@ from chalice.test import Client
 
 from sandbox.resources import Media
 from tests.conftest import headers_for
+from tests.helpers import assert_error
 from tests.images import jpeg
 
 ALICE = headers_for("alice")
@@ -25,13 +26,6 @@ def photo_client(client: Client, media: Media) -> Client:
 def _create(client: Client, headers: dict[str, str] = ALICE) -> Any:
     body = json.dumps({"content_type": "image/jpeg", "size": 200_000})
     return client.http.post("/photos", headers=headers, body=body)
-
-
-def _assert_error(response: Any, status: int, code: str) -> None:
-    assert response.status_code == status
-    body = json.loads(response.body)
-    assert set(body) == {"Code", "Message"}
-    assert body["Code"] == code
 
 
 def test_create_photo_is_201_with_upload_form(photo_client: Client) -> None:
@@ -50,14 +44,14 @@ def test_create_photo_is_201_with_upload_form(photo_client: Client) -> None:
     ['{"content_type": "image/gif", "size": 1}', '{"content_type": "image/png"}', "{", "[]"],
 )
 def test_create_photo_bad_input_is_400(photo_client: Client, body: str) -> None:
-    _assert_error(
+    assert_error(
         photo_client.http.post("/photos", headers=ALICE, body=body), 400, "BadRequestError"
     )
 
 
 def test_create_photo_without_token_is_401(photo_client: Client) -> None:
     response = photo_client.http.post("/photos", body='{"content_type": "image/png", "size": 1}')
-    _assert_error(response, 401, "UnauthorizedError")
+    assert_error(response, 401, "UnauthorizedError")
 
 
 def test_get_photo_etag_and_304(photo_client: Client) -> None:
@@ -75,7 +69,7 @@ def test_get_photo_etag_and_304(photo_client: Client) -> None:
 def test_another_users_photo_is_404(photo_client: Client, method: str) -> None:
     photo = _create(photo_client).json_body["photo"]
     response = getattr(photo_client.http, method)(f"/photos/{photo['id']}", headers=BOB)
-    _assert_error(response, 404, "NotFoundError")
+    assert_error(response, 404, "NotFoundError")
     assert photo_client.http.get(f"/photos/{photo['id']}", headers=ALICE).status_code == 200
 
 
@@ -87,7 +81,7 @@ def test_list_photos_is_per_user_and_paged(photo_client: Client) -> None:
     assert len(page["items"]) == 2
     rest = photo_client.http.get(f"/photos?limit=2&cursor={page['next_cursor']}", headers=ALICE)
     assert len(rest.json_body["items"]) == 1
-    _assert_error(
+    assert_error(
         photo_client.http.get(f"/photos?cursor={page['next_cursor']}", headers=BOB),
         400,
         "BadRequestError",
@@ -95,13 +89,13 @@ def test_list_photos_is_per_user_and_paged(photo_client: Client) -> None:
 
 
 def test_list_photos_bad_limit_is_400(photo_client: Client) -> None:
-    _assert_error(photo_client.http.get("/photos?limit=0", headers=ALICE), 400, "BadRequestError")
+    assert_error(photo_client.http.get("/photos?limit=0", headers=ALICE), 400, "BadRequestError")
 
 
 def test_delete_photo_is_204_then_404(photo_client: Client) -> None:
     photo = _create(photo_client).json_body["photo"]
     assert photo_client.http.delete(f"/photos/{photo['id']}", headers=ALICE).status_code == 204
-    _assert_error(
+    assert_error(
         photo_client.http.get(f"/photos/{photo['id']}", headers=ALICE), 404, "NotFoundError"
     )
 

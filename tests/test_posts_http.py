@@ -10,6 +10,7 @@ from chalice.test import Client
 
 from chalicelib.api.http import groups
 from tests.conftest import OTHER_KEY, make_token
+from tests.helpers import assert_error
 
 JSON = {"Content-Type": "application/json"}
 EDITOR = {"Authorization": make_token("ed", groups=["editors"]), **JSON}
@@ -17,14 +18,6 @@ READER = {"Authorization": make_token("reader", groups=["readers"]), **JSON}
 NO_GROUPS = {"Authorization": make_token("plain"), **JSON}
 FORGED = {"Authorization": make_token("ed", groups=["editors"], key=OTHER_KEY), **JSON}
 PUBLIC_CACHE = "public, max-age=60, stale-while-revalidate=300"
-
-
-def _assert_error(response: Any, status: int, code: str, text: str = "") -> None:
-    assert response.status_code == status
-    body = json.loads(response.body)
-    assert set(body) == {"Code", "Message"}
-    assert body["Code"] == code
-    assert text in body["Message"]
 
 
 def _create(client: Client, **fields: Any) -> Any:
@@ -56,7 +49,7 @@ def test_post_editor_routes_without_token_are_401(
     client: Client, method: str, path: str, body: str | None
 ) -> None:
     _create(client)
-    _assert_error(_call(client, method, path, body, JSON), 401, "UnauthorizedError")
+    assert_error(_call(client, method, path, body, JSON), 401, "UnauthorizedError")
 
 
 @pytest.mark.parametrize(("method", "path", "body"), WRITES)
@@ -64,7 +57,7 @@ def test_post_editor_routes_with_forged_token_are_401(
     client: Client, method: str, path: str, body: str | None
 ) -> None:
     _create(client)
-    _assert_error(_call(client, method, path, body, FORGED), 401, "UnauthorizedError")
+    assert_error(_call(client, method, path, body, FORGED), 401, "UnauthorizedError")
 
 
 @pytest.mark.parametrize("headers", [READER, NO_GROUPS], ids=["other-group", "no-group"])
@@ -74,7 +67,7 @@ def test_post_editor_routes_for_non_editor_are_403(
 ) -> None:
     _create(client)
     response = _call(client, method, path, body, headers)
-    _assert_error(response, 403, "ForbiddenError", "only editors")
+    assert_error(response, 403, "ForbiddenError", "only editors")
     assert client.http.get("/posts/hello/preview", headers=EDITOR).json_body["title"] == "Hello"
 
 
@@ -119,7 +112,7 @@ def test_groups_claim_without_editors(claim: object) -> None:
 
 def test_get_post_draft_is_404_publicly(client: Client) -> None:
     _create(client)
-    _assert_error(client.http.get("/posts/hello"), 404, "NotFoundError", "post hello not found")
+    assert_error(client.http.get("/posts/hello"), 404, "NotFoundError", "post hello not found")
 
 
 def test_get_post_draft_is_readable_in_editor_preview(client: Client) -> None:
@@ -132,7 +125,7 @@ def test_get_post_draft_is_readable_in_editor_preview(client: Client) -> None:
 
 @pytest.mark.parametrize("slug", ["missing", "Not-A-Slug", "x" * 200])
 def test_get_post_unknown_slug_is_404(client: Client, slug: str) -> None:
-    _assert_error(client.http.get(f"/posts/{slug}"), 404, "NotFoundError")
+    assert_error(client.http.get(f"/posts/{slug}"), 404, "NotFoundError")
 
 
 def test_get_post_sends_cache_headers_and_etag(client: Client) -> None:
@@ -201,7 +194,7 @@ def test_list_posts_pages(client: Client) -> None:
 
 @pytest.mark.parametrize("query", ["limit=0", "limit=101", "limit=x", "cursor=forged"])
 def test_list_posts_bad_query_is_400(client: Client, query: str) -> None:
-    _assert_error(client.http.get(f"/posts?{query}"), 400, "BadRequestError")
+    assert_error(client.http.get(f"/posts?{query}"), 400, "BadRequestError")
 
 
 def test_post_routes_allow_cross_origin_reads(client: Client) -> None:
@@ -223,7 +216,7 @@ def test_create_post_is_201_with_location_and_etag(client: Client) -> None:
 def test_create_post_taken_slug_is_409(client: Client) -> None:
     _create(client)
     response = client.http.post("/posts", headers=EDITOR, body='{"title": "Hello!"}')
-    _assert_error(response, 409, "ConflictError", "'hello' is taken")
+    assert_error(response, 409, "ConflictError", "'hello' is taken")
 
 
 @pytest.mark.parametrize(
@@ -240,13 +233,13 @@ def test_create_post_taken_slug_is_409(client: Client) -> None:
 )
 def test_create_post_bad_input_is_400(client: Client, body: str, text: str) -> None:
     response = client.http.post("/posts", headers=EDITOR, body=body)
-    _assert_error(response, 400, "BadRequestError", text)
+    assert_error(response, 400, "BadRequestError", text)
 
 
 def test_patch_post_slug_is_400(client: Client) -> None:
     _create(client)
     response = client.http.patch("/posts/hello", headers=EDITOR, body='{"slug": "bye"}')
-    _assert_error(response, 400, "BadRequestError", "slug cannot be changed")
+    assert_error(response, 400, "BadRequestError", "slug cannot be changed")
 
 
 def test_patch_post_with_current_if_match_is_200(client: Client) -> None:
@@ -263,26 +256,26 @@ def test_patch_post_stale_if_match_is_412(client: Client) -> None:
     client.http.patch("/posts/hello", headers=EDITOR, body='{"summary": "s"}')
     headers = {**EDITOR, "If-Match": etag}
     response = client.http.patch("/posts/hello", headers=headers, body='{"summary": "x"}')
-    _assert_error(response, 412, "PreconditionFailedError", "current version (2)")
+    assert_error(response, 412, "PreconditionFailedError", "current version (2)")
 
 
 def test_delete_post_stale_if_match_is_412(client: Client) -> None:
     etag = _create(client).headers["ETag"]
     client.http.patch("/posts/hello", headers=EDITOR, body='{"summary": "s"}')
     response = client.http.delete("/posts/hello", headers={**EDITOR, "If-Match": etag})
-    _assert_error(response, 412, "PreconditionFailedError")
+    assert_error(response, 412, "PreconditionFailedError")
 
 
 def test_delete_post_is_204_then_404(client: Client) -> None:
     _create(client, status="published")
     assert client.http.delete("/posts/hello", headers=EDITOR).status_code == 204
-    _assert_error(client.http.get("/posts/hello"), 404, "NotFoundError")
-    _assert_error(client.http.delete("/posts/hello", headers=EDITOR), 404, "NotFoundError")
+    assert_error(client.http.get("/posts/hello"), 404, "NotFoundError")
+    assert_error(client.http.delete("/posts/hello", headers=EDITOR), 404, "NotFoundError")
 
 
 def test_patch_missing_post_is_404(client: Client) -> None:
     response = client.http.patch("/posts/nope", headers=EDITOR, body='{"title": "x"}')
-    _assert_error(response, 404, "NotFoundError")
+    assert_error(response, 404, "NotFoundError")
 
 
 def test_publish_through_patch_shows_post_publicly(client: Client) -> None:

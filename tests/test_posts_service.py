@@ -7,10 +7,8 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable
 from html.parser import HTMLParser
-from itertools import count
 from typing import Any
 
 import pytest
@@ -26,20 +24,9 @@ from chalicelib.services.posts import (
 )
 from sandbox.resources import table_definitions
 from tests.conftest import ROOT
+from tests.helpers import FakeClock
 
 SECRET = b"x" * 32
-T0 = datetime(2026, 11, 23, 10, 0, 0, tzinfo=UTC)
-
-
-class FakeClock:
-    """Advances one second per reading, so every write has its own timestamp."""
-
-    def __init__(self, start: datetime = T0) -> None:
-        self._ticks: Iterator[int] = count()
-        self._start = start
-
-    def __call__(self) -> datetime:
-        return self._start + timedelta(seconds=next(self._ticks))
 
 
 @pytest.fixture

@@ -9,16 +9,9 @@ import pytest
 from chalice.test import Client
 
 from chalicelib.models import SubscriberModel
+from tests.helpers import assert_error
 
 JSON = {"Content-Type": "application/json"}
-
-
-def _assert_error(response: Any, status: int, code: str, text: str = "") -> None:
-    assert response.status_code == status
-    body = json.loads(response.body)
-    assert set(body) == {"Code", "Message"}
-    assert body["Code"] == code
-    assert text in body["Message"]
 
 
 def _subscribe(client: Client, email: str) -> Any:
@@ -49,7 +42,7 @@ def test_subscribe_twice_is_202_both_times_and_one_subscriber(client: Client) ->
     "email", ["", "not-an-address", "ann@", "@example.com", "ann@example", "a b@example.com"]
 )
 def test_subscribe_malformed_address_is_400(client: Client, email: str) -> None:
-    _assert_error(_subscribe(client, email), 400, "BadRequestError", "email")
+    assert_error(_subscribe(client, email), 400, "BadRequestError", "email")
 
 
 @pytest.mark.parametrize(
@@ -65,7 +58,7 @@ def test_subscribe_malformed_address_is_400(client: Client, email: str) -> None:
 )
 def test_subscribe_bad_body_is_400(client: Client, body: str, text: str) -> None:
     response = client.http.post("/subscriptions", headers=JSON, body=body)
-    _assert_error(response, 400, "BadRequestError", text)
+    assert_error(response, 400, "BadRequestError", text)
 
 
 def test_subscribe_needs_no_token(client: Client) -> None:
@@ -92,7 +85,7 @@ def test_unsubscribe_twice_is_200_both_times(client: Client) -> None:
 def test_unsubscribe_unknown_token_is_404(client: Client) -> None:
     _subscribe(client, "ann@example.com")
     response = _unsubscribe(client, "A" * 43)
-    _assert_error(response, 404, "NotFoundError", "token not found")
+    assert_error(response, 404, "NotFoundError", "token not found")
 
 
 @pytest.mark.parametrize(
@@ -101,7 +94,7 @@ def test_unsubscribe_unknown_token_is_404(client: Client) -> None:
 )
 def test_unsubscribe_bad_body_is_400(client: Client, body: str, text: str) -> None:
     response = client.http.post("/subscriptions/unsubscribe", headers=JSON, body=body)
-    _assert_error(response, 400, "BadRequestError", text)
+    assert_error(response, 400, "BadRequestError", text)
 
 
 def test_subscription_routes_allow_cross_origin_calls(client: Client) -> None:

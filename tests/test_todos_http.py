@@ -13,6 +13,7 @@ from pynamodb.exceptions import GetError
 
 from chalicelib.models import TodoModel
 from tests.conftest import OTHER_KEY, headers_for, make_token
+from tests.helpers import assert_error
 
 ALICE = headers_for("alice")
 BOB = headers_for("bob")
@@ -27,14 +28,6 @@ def _create(client: Client, title: str = "t", headers: dict[str, str] | None = N
     response = _post(client, {"title": title}, headers)
     assert response.status_code == 201
     return response.json_body
-
-
-def _assert_error(response: Any, status: int, code: str, text: str = "") -> None:
-    assert response.status_code == status
-    body = json.loads(response.body)
-    assert set(body) == {"Code", "Message"}
-    assert body["Code"] == code
-    assert text in body["Message"]
 
 
 def test_health_needs_no_token(client: Client) -> None:
@@ -81,17 +74,17 @@ def test_create_todo_returns_201_location_and_etag(client: Client) -> None:
     ],
 )
 def test_create_todo_bad_input_is_400(client: Client, body: Any, text: str) -> None:
-    _assert_error(_post(client, body), 400, "BadRequestError", text)
+    assert_error(_post(client, body), 400, "BadRequestError", text)
 
 
 def test_create_todo_body_over_400kb_is_413(client: Client) -> None:
     body = json.dumps({"title": "t", "notes": "n" * (400 * 1024)})
-    _assert_error(_post(client, body), 413, "PayloadTooLargeError", "limit")
+    assert_error(_post(client, body), 413, "PayloadTooLargeError", "limit")
 
 
 def test_create_todo_wrong_content_type_is_415(client: Client) -> None:
     headers = {**ALICE, "Content-Type": "text/plain"}
-    _assert_error(_post(client, "title=t", headers), 415, "UnsupportedMediaType", "text/plain")
+    assert_error(_post(client, "title=t", headers), 415, "UnsupportedMediaType", "text/plain")
 
 
 def test_create_todo_idempotent_replay_returns_first_response(client: Client) -> None:
@@ -108,14 +101,14 @@ def test_create_todo_idempotent_replay_returns_first_response(client: Client) ->
 def test_create_todo_idempotency_key_with_other_body_is_409(client: Client) -> None:
     headers = {**ALICE, "Idempotency-Key": "retry-1"}
     _post(client, {"title": "once"}, headers)
-    _assert_error(
+    assert_error(
         _post(client, {"title": "twice"}, headers), 409, "ConflictError", "Idempotency-Key"
     )
 
 
 def test_create_todo_idempotency_key_over_64_is_400(client: Client) -> None:
     headers = {**ALICE, "Idempotency-Key": "k" * 65}
-    _assert_error(_post(client, {"title": "t"}, headers), 400, "BadRequestError", "64")
+    assert_error(_post(client, {"title": "t"}, headers), 400, "BadRequestError", "64")
 
 
 def test_get_todo_sends_etag_and_304_on_match(client: Client) -> None:
@@ -139,7 +132,7 @@ def test_get_todo_with_old_etag_is_200(client: Client) -> None:
 
 
 def test_get_missing_todo_is_404(client: Client) -> None:
-    _assert_error(client.http.get("/todos/nope", headers=ALICE), 404, "NotFoundError", "nope")
+    assert_error(client.http.get("/todos/nope", headers=ALICE), 404, "NotFoundError", "nope")
 
 
 @pytest.mark.parametrize("method", ["get", "patch", "delete"])
@@ -149,7 +142,7 @@ def test_another_users_todo_is_404_for_every_method(client: Client, method: str)
     kwargs: dict[str, Any] = {"headers": BOB}
     if method == "patch":
         kwargs["body"] = '{"title": "mine"}'
-    _assert_error(call(f"/todos/{todo['id']}", **kwargs), 404, "NotFoundError")
+    assert_error(call(f"/todos/{todo['id']}", **kwargs), 404, "NotFoundError")
     assert client.http.get(f"/todos/{todo['id']}", headers=ALICE).json_body == todo
 
 
@@ -169,19 +162,19 @@ def test_patch_todo_stale_if_match_is_412(client: Client) -> None:
     response = client.http.patch(
         f"/todos/{todo['id']}", headers={**ALICE, "If-Match": '"1"'}, body='{"title": "x"}'
     )
-    _assert_error(response, 412, "PreconditionFailedError", "current version (2)")
+    assert_error(response, 412, "PreconditionFailedError", "current version (2)")
 
 
 def test_patch_todo_bad_input_is_400(client: Client) -> None:
     todo = _create(client)
     response = client.http.patch(f"/todos/{todo['id']}", headers=ALICE, body='{"title": ""}')
-    _assert_error(response, 400, "BadRequestError", "title")
+    assert_error(response, 400, "BadRequestError", "title")
 
 
 def test_patch_todo_malformed_json_is_400(client: Client) -> None:
     todo = _create(client)
     response = client.http.patch(f"/todos/{todo['id']}", headers=ALICE, body="{")
-    _assert_error(response, 400, "BadRequestError", "not valid JSON")
+    assert_error(response, 400, "BadRequestError", "not valid JSON")
 
 
 def test_delete_todo_is_204_then_404(client: Client) -> None:
@@ -189,14 +182,14 @@ def test_delete_todo_is_204_then_404(client: Client) -> None:
     response = client.http.delete(f"/todos/{todo['id']}", headers=ALICE)
     assert response.status_code == 204
     assert response.body == b""
-    _assert_error(client.http.get(f"/todos/{todo['id']}", headers=ALICE), 404, "NotFoundError")
+    assert_error(client.http.get(f"/todos/{todo['id']}", headers=ALICE), 404, "NotFoundError")
 
 
 def test_delete_todo_stale_if_match_is_412(client: Client) -> None:
     todo = _create(client)
     client.http.patch(f"/todos/{todo['id']}", headers=ALICE, body='{"done": true}')
     response = client.http.delete(f"/todos/{todo['id']}", headers={**ALICE, "If-Match": '"1"'})
-    _assert_error(response, 412, "PreconditionFailedError")
+    assert_error(response, 412, "PreconditionFailedError")
 
 
 def test_list_todos_pages_with_cursor(client: Client) -> None:
@@ -250,7 +243,7 @@ def test_list_todos_delta_sync_includes_deletions(client: Client) -> None:
     ],
 )
 def test_list_todos_bad_query_is_400(client: Client, query: str, text: str) -> None:
-    _assert_error(client.http.get(f"/todos?{query}", headers=ALICE), 400, "BadRequestError", text)
+    assert_error(client.http.get(f"/todos?{query}", headers=ALICE), 400, "BadRequestError", text)
 
 
 def test_list_todos_foreign_cursor_is_400(client: Client) -> None:
@@ -258,7 +251,7 @@ def test_list_todos_foreign_cursor_is_400(client: Client) -> None:
         _create(client, f"t{i}")
     cursor = client.http.get("/todos?limit=1", headers=ALICE).json_body["next_cursor"]
     response = client.http.get(f"/todos?limit=1&cursor={cursor}", headers=BOB)
-    _assert_error(response, 400, "BadRequestError", "another")
+    assert_error(response, 400, "BadRequestError", "another")
 
 
 def _unsigned(claims: dict[str, Any]) -> str:
@@ -321,7 +314,7 @@ def test_bad_token_is_401_in_envelope(
     if authorization is not None:
         headers["Authorization"] = authorization
     response = getattr(client.http, method)(path, headers=headers, body='{"title": "t"}')
-    _assert_error(response, 401, "UnauthorizedError", text)
+    assert_error(response, 401, "UnauthorizedError", text)
 
 
 def test_bearer_prefix_is_accepted(client: Client) -> None:
@@ -345,7 +338,7 @@ def test_throttled_storage_is_429_with_retry_after(
 
     monkeypatch.setattr(TodoModel, "get", throttled)
     response = client.http.get(f"/todos/{todo['id']}", headers=ALICE)
-    _assert_error(response, 429, "TooManyRequestsError", "retry")
+    assert_error(response, 429, "TooManyRequestsError", "retry")
     assert response.headers["Retry-After"] == "1"
 
 

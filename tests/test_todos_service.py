@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
-from itertools import count
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -12,20 +10,9 @@ import pytest
 from chalicelib.errors import Conflict, NotFound, PreconditionFailed, ValidationError
 from chalicelib.models import TodoModel
 from chalicelib.services.todos import TodoService
+from tests.helpers import T0, FakeClock
 
 SECRET = b"x" * 32
-T0 = datetime(2026, 11, 23, 10, 0, 0, tzinfo=UTC)
-
-
-class FakeClock:
-    """Advances one second per reading, so every write has its own timestamp."""
-
-    def __init__(self, start: datetime = T0) -> None:
-        self._ticks: Iterator[int] = count()
-        self._start = start
-
-    def __call__(self) -> datetime:
-        return self._start + timedelta(seconds=next(self._ticks))
 
 
 @pytest.fixture

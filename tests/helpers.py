@@ -1,0 +1,31 @@
+"""Small helpers shared by test modules: the error-envelope assertion and a stepping clock."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from itertools import count
+from typing import Any
+
+T0 = datetime(2026, 11, 23, 10, 0, 0, tzinfo=UTC)
+
+
+def assert_error(response: Any, status: int, code: str, text: str = "") -> None:
+    """The response is `status` with exactly the {"Code", "Message"} envelope."""
+    assert response.status_code == status
+    body = json.loads(response.body)
+    assert set(body) == {"Code", "Message"}
+    assert body["Code"] == code
+    assert text in body["Message"]
+
+
+class FakeClock:
+    """Advances one second per reading, so every write has its own timestamp."""
+
+    def __init__(self, start: datetime = T0) -> None:
+        self._ticks: Iterator[int] = count()
+        self._start = start
+
+    def __call__(self) -> datetime:
+        return self._start + timedelta(seconds=next(self._ticks))
