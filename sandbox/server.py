@@ -11,6 +11,7 @@ import os
 import secrets
 import signal
 import socket
+import socketserver
 import sys
 import threading
 import traceback
@@ -52,7 +53,6 @@ from sandbox.env import (
     remove_endpoints,
     resource_environment,
     stage_environment,
-    url,
     write_endpoints,
 )
 from sandbox.pump import EventPump, Handler, scheduled_event
@@ -63,11 +63,9 @@ from sandbox.resources import (
     create_user_pool,
     stream_arns,
 )
+from sandbox.serving import ThreadedServer
 from sandbox.site import SiteServer
 
-_STOP_TIMEOUT = 5.0
-# How often a server thread looks for shutdown(): Ctrl-C should feel immediate.
-_POLL_INTERVAL = 0.1
 _ERROR_CODES = {401: "UnauthorizedError", 403: "ForbiddenError"}
 
 
@@ -172,27 +170,12 @@ def chalice_config(app: Chalice, environment: dict[str, str]) -> Config:
     )
 
 
-class MotoServer:
+class MotoServer(ThreadedServer):
     """moto's server, in this process, standing in for every AWS service."""
 
     name = "aws"
 
-    def __init__(self, host: str, port: int) -> None:
-        self._host = host
-        self._port = port
-        self._server: BaseWSGIServer | None = None
-        self._thread: threading.Thread | None = None
-
-    @property
-    def port(self) -> int:
-        assert self._server is not None, "start() first"
-        return int(self._server.server_address[1])
-
-    @property
-    def url(self) -> str:
-        return url(self.port)
-
-    def start(self) -> None:
+    def _bind(self) -> BaseWSGIServer:
         from moto.moto_server.werkzeug_app import (  # noqa: PLC0415 - slow import, only here
             DomainDispatcherApplication,
             MotoRequestHandler,
@@ -209,12 +192,9 @@ class MotoServer:
             sock.listen(128)
         except OSError as e:
             sock.close()
-            raise SandboxError(
-                f"cannot listen on {self._host}:{self._port} for AWS (moto): {e.strerror}; "
-                "set SANDBOX_AWS_PORT to a free port"
-            ) from e
+            raise self.cannot_listen("AWS (moto)", "SANDBOX_AWS_PORT", e) from e
         try:
-            self._server = make_server(
+            return make_server(
                 self._host,
                 sock.getsockname()[1],
                 DomainDispatcherApplication(create_backend_app),
@@ -224,23 +204,9 @@ class MotoServer:
             )
         finally:
             sock.close()  # werkzeug serves a duplicate of the descriptor
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            args=(_POLL_INTERVAL,),
-            name="sandbox-moto",
-            daemon=True,
-        )
-        self._thread.start()
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(_STOP_TIMEOUT)
 
 
-class ApiServer:
+class ApiServer(ThreadedServer):
     """The Chalice app behind Chalice's local server, with strict Cognito checks."""
 
     name = "api"
@@ -248,51 +214,24 @@ class ApiServer:
     def __init__(
         self, app: Chalice, config: Config, verifier: TokenVerifier, host: str, port: int
     ) -> None:
+        super().__init__(host, port)
         self._app = app
         self._config = config
         self._verifier = verifier
-        self._host = host
-        self._port = port
-        self._server: LocalDevServer | None = None
-        self._thread: threading.Thread | None = None
 
-    @property
-    def port(self) -> int:
-        assert self._server is not None, "start() first"
-        return int(self._server.server.server_address[1])
-
-    @property
-    def url(self) -> str:
-        return url(self.port)
-
-    def start(self) -> None:
+    def _bind(self) -> socketserver.BaseServer:
         # Refuse what `chalice deploy` would refuse, as `chalice local` does.
         validate_routes(self._app.routes)
         serve_on_threads(self._app)
         handler = functools.partial(SandboxRequestHandler, verifier=self._verifier)
         try:
-            self._server = LocalDevServer(
+            local = LocalDevServer(
                 self._app, self._config, self._host, self._port, handler_cls=handler
             )
         except OSError as e:
-            raise SandboxError(
-                f"cannot listen on {self._host}:{self._port} for the API: {e.strerror}; "
-                "set SANDBOX_API_PORT to a free port"
-            ) from e
-        self._thread = threading.Thread(
-            target=self._server.server.serve_forever,
-            args=(_POLL_INTERVAL,),
-            name="sandbox-api",
-            daemon=True,
-        )
-        self._thread.start()
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server.server_close()
-        if self._thread is not None:
-            self._thread.join(_STOP_TIMEOUT)
+            raise self.cannot_listen("the API", "SANDBOX_API_PORT", e) from e
+        server: socketserver.BaseServer = local.server
+        return server
 
 
 def load_app() -> Chalice:

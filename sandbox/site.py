@@ -6,20 +6,17 @@ import functools
 import io
 import json
 import os
-import threading
 from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-from sandbox.env import ROOT, SandboxError, url
+from sandbox.env import ROOT, SandboxError
+from sandbox.serving import ThreadedServer
 
 SITE_DIR = ROOT / "site"
 CONFIG_PATH = "/config.js"
-_STOP_TIMEOUT = 5.0
-# How often the server thread looks for shutdown(): Ctrl-C should feel immediate.
-_POLL_INTERVAL = 0.1
 
 # Fixed here rather than guessed from the machine's mime.types: module scripts refuse to run
 # under any other type, and text needs its charset.
@@ -88,29 +85,17 @@ class SiteRequestHandler(SimpleHTTPRequestHandler):
             super().log_request(code, size)
 
 
-class SiteServer:
+class SiteServer(ThreadedServer):
     """A sandbox component: the blog site on a thread, with config.js pointing at api_url."""
 
     name = "site"
 
     def __init__(self, host: str, port: int, api_url: str, directory: Path = SITE_DIR) -> None:
-        self._host = host
-        self._port = port
+        super().__init__(host, port)
         self._api_url = api_url
         self._directory = directory
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
-    @property
-    def port(self) -> int:
-        assert self._server is not None, "start() first"
-        return int(self._server.server_address[1])
-
-    @property
-    def url(self) -> str:
-        return url(self.port)
-
-    def start(self) -> None:
+    def _bind(self) -> ThreadingHTTPServer:
         if not (self._directory / "index.html").is_file():
             raise SandboxError(f"no site to serve: {self._directory / 'index.html'} is missing")
         handler = functools.partial(
@@ -119,23 +104,6 @@ class SiteServer:
             config=config_script(self._api_url),
         )
         try:
-            self._server = ThreadingHTTPServer((self._host, self._port), handler)
+            return ThreadingHTTPServer((self._host, self._port), handler)
         except OSError as e:
-            raise SandboxError(
-                f"cannot listen on {self._host}:{self._port} for the site: {e.strerror}; "
-                "set SANDBOX_SITE_PORT to a free port"
-            ) from e
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            args=(_POLL_INTERVAL,),
-            name="sandbox-site",
-            daemon=True,
-        )
-        self._thread.start()
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(_STOP_TIMEOUT)
+            raise self.cannot_listen("the site", "SANDBOX_SITE_PORT", e) from e
