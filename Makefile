@@ -14,12 +14,16 @@ PYTHON312 ?= $(shell \
 	    p="$$(pyenv root)/versions/$$v/bin/python3.12"; [ -x "$$p" ] && { echo "$$p"; break; }; done; \
 	fi)
 
-.PHONY: help venv install chromium run test lint typecheck unit bench clean
+.PHONY: help venv install chromium run test lint typecheck unit bench clean package deploy resources cfn-lint
 
 help:
 	@echo "make run    start the local sandbox (moto AWS, API with real Cognito checks)"
 	@echo "make test   lint, type checks and all tests"
 	@echo "make bench  run the benchmarks under benchmarks/"
+	@echo "make package STAGE=prod    chalice package with infra/ merged in, then checks (build/STAGE/)"
+	@echo "make deploy STAGE=prod     package, deploy the stack, publish the site, pre-warm"
+	@echo "make resources STAGE=dev   the resources stack for chalice deploy; fills .chalice/config.json"
+	@echo "make cfn-lint STAGE=prod   cfn-lint on infra/resources.yaml and the built templates"
 
 $(PY):
 	@if [ -z "$(PYTHON312)" ]; then \
@@ -54,7 +58,7 @@ typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
 unit: $(STAMP) chromium
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n 2
 
 test: lint typecheck unit
 
@@ -65,3 +69,24 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .sandbox .mypy_cache .ruff_cache .pytest_cache
+
+# Deployment (README, "Deploy"). STAGE is the Chalice stage; MAIL_SENDER the blog's sender
+# (needed on a stage's first deploy); PARAMS template parameters, e.g.
+# PARAMS="TableBillingMode=PROVISIONED ApiProvisionedConcurrency=5".
+STAGE ?= dev
+MAIL_SENDER ?=
+PARAMS ?=
+DEPLOY_ARGS = --stage $(STAGE) $(if $(MAIL_SENDER),--mail-sender $(MAIL_SENDER)) \
+	$(foreach p,$(PARAMS),--parameter $(p))
+
+package: $(STAMP)
+	$(PY) -m deploy package --stage $(STAGE)
+
+deploy: package
+	$(PY) -m deploy deploy $(DEPLOY_ARGS)
+
+resources: $(STAMP)
+	$(PY) -m deploy resources $(DEPLOY_ARGS)
+
+cfn-lint: $(STAMP)
+	$(PY) -m deploy lint --stage $(STAGE)
