@@ -222,7 +222,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         ]
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:
-        reporter.ensure_newline()
+        reporter.write_sep("-", "IAM policy check")
         reporter.write_line(
             f"IAM: {len(calls)} distinct AWS calls made by the app, checked against "
             f"infra/iam-policy.json: {len(problems)} not allowed"

@@ -144,3 +144,16 @@ def test_required_gives_ses_its_from_address_condition() -> None:
 def test_required_refuses_unknown_calls() -> None:
     with pytest.raises(UnmappedCall):
         _need("iam", "CreateUser", {})
+
+
+@pytest.mark.parametrize(
+    "group",
+    ["/aws/lambda/mytodolist-test", "/aws/lambda/mytodolist-test-make_thumbnails"],
+    ids=["api", "event handler"],
+)
+def test_policy_lets_every_function_write_its_logs(group: str) -> None:
+    resource = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{group}:log-stream:2026/11/23/x"
+    assert allowed(POLICY, Need("logs:PutLogEvents", resource))
+    assert not allowed(
+        POLICY, Need("logs:PutLogEvents", f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/other:*")
+    )

@@ -1,0 +1,345 @@
+"""`chalice package` with the merge template: one stack that wires every handler, within limits.
+
+Packaging runs once per session (a few seconds), from a copy of the project so that concurrent
+runs and the developer's .chalice/deployments cache never meet.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import shutil
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from chalice.app import DynamoDBEventConfig, ScheduledEventConfig, SQSEventConfig
+
+from app import app
+from deploy.checks import (
+    MAX_ENVIRONMENT_BYTES,
+    MAX_UNZIPPED_BYTES,
+    MAX_ZIP_BYTES,
+    cfn_lint,
+    environment_bytes,
+    problems,
+    zip_sizes,
+)
+from deploy.package import Package, package
+from deploy.template import (
+    CACHED_ROUTES,
+    OUTPUT_FOR_VARIABLE,
+    Template,
+    handler_name,
+    resources_template,
+    serverless_functions,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+STAGE = "prod"
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Package:
+    project = tmp_path_factory.mktemp("project")
+    shutil.copy2(ROOT / "app.py", project)
+    shutil.copy2(ROOT / "requirements.txt", project)
+    shutil.copytree(
+        ROOT / "chalicelib", project / "chalicelib", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    (project / ".chalice").mkdir()
+    for path in (ROOT / ".chalice").glob("*.json"):
+        shutil.copy2(path, project / ".chalice")
+    return package(STAGE, tmp_path_factory.mktemp("build"), project_dir=project)
+
+
+@pytest.fixture(scope="module")
+def template(built: Package) -> Template:
+    return built.template()
+
+
+def _function_for(template: Template, handler: str) -> Template:
+    (function,) = [f for f in serverless_functions(template).values() if handler_name(f) == handler]
+    return function
+
+
+def _events(function: Template, kind: str) -> list[Template]:
+    return [e["Properties"] for e in function["Properties"]["Events"].values() if e["Type"] == kind]
+
+
+def _logical_id_named(kind: str, name_key: str, name: str) -> str:
+    """The resource of the template whose name, for the test stage, is `name`."""
+    resources: dict[str, Template] = resources_template()["Resources"]
+    (found,) = [
+        str(logical_id)
+        for logical_id, res in resources.items()
+        if res["Type"] == kind
+        and res["Properties"][name_key]["Fn::Sub"].replace("${Stage}", "test") == name
+    ]
+    return found
+
+
+def test_package_zip_is_within_the_size_limits(built: Package) -> None:
+    zipped, unzipped = zip_sizes(built.zip_path)
+    assert zipped <= MAX_ZIP_BYTES
+    assert unzipped <= MAX_UNZIPPED_BYTES
+
+
+def test_package_zip_holds_the_app_and_no_dev_tooling(built: Package) -> None:
+    with zipfile.ZipFile(built.zip_path) as archive:
+        tops = {name.split("/", 1)[0] for name in archive.namelist()}
+    assert {"app.py", "chalicelib", "PIL", "pynamodb", "nh3"} <= tops
+    assert not tops & {"tests", "sandbox", "deploy", "benchmarks", "tools", "moto", "pytest"}
+
+
+def test_package_checks_find_nothing(built: Package) -> None:
+    assert problems(built) == []
+
+
+def test_package_tests_know_every_kind_of_event_source_the_app_has() -> None:
+    known = (SQSEventConfig, DynamoDBEventConfig, ScheduledEventConfig)
+    assert all(isinstance(source, known) for source in app.event_sources)
+
+
+@pytest.mark.parametrize(
+    "source", [s for s in app.event_sources if isinstance(s, SQSEventConfig)], ids=lambda s: s.name
+)
+def test_package_wires_each_queue_handler_with_batch_failures(
+    template: Template, source: SQSEventConfig
+) -> None:
+    (event,) = _events(_function_for(template, source.name), "SQS")
+    queue = _logical_id_named("AWS::SQS::Queue", "QueueName", str(source.queue))
+    assert event["Queue"] == {"Fn::Sub": f"${{{queue}.Arn}}"}
+    assert event["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert event["BatchSize"] == source.batch_size
+
+
+@pytest.mark.parametrize(
+    "source",
+    [s for s in app.event_sources if isinstance(s, DynamoDBEventConfig)],
+    ids=lambda s: s.name,
+)
+def test_package_wires_each_stream_handler_to_its_table_with_failure_settings(
+    template: Template, source: DynamoDBEventConfig
+) -> None:
+    (event,) = _events(_function_for(template, source.name), "DynamoDB")
+    table_name = re.search(r":table/([^/]+)/stream/", source.stream_arn)
+    assert table_name is not None
+    table = _logical_id_named("AWS::DynamoDB::Table", "TableName", table_name.group(1))
+    assert event["Stream"] == {"Fn::GetAtt": [table, "StreamArn"]}
+    assert event["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert event["BisectBatchOnFunctionError"] is True
+    assert 0 < event["MaximumRetryAttempts"] <= 10
+    assert 60 <= event["MaximumRecordAgeInSeconds"] <= 86400
+    destination = event["DestinationConfig"]["OnFailure"]
+    dlq = destination["Destination"]["Fn::GetAtt"][0]
+    assert template["Resources"][dlq]["Type"] == "AWS::SQS::Queue"
+    assert destination["Type"] == "SQS"
+
+
+def test_package_schedules_the_warmer_per_stage(template: Template) -> None:
+    (source,) = [s for s in app.event_sources if isinstance(s, ScheduledEventConfig)]
+    (event,) = _events(_function_for(template, source.name), "Schedule")
+    assert event["Schedule"] == "rate(5 minutes)"
+    assert event["State"] == {"Fn::If": ["WarmerOn", "ENABLED", "DISABLED"]}
+    # prod's WARM_CONCURRENCY is above 0: its schedule is on unless provisioned concurrency is.
+    assert template["Parameters"]["WarmerSchedule"]["Default"] == "ENABLED"
+
+
+def test_package_authorizer_is_the_stacks_user_pool(template: Template) -> None:
+    body = template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
+    authorizer = body["securityDefinitions"]["CognitoUserPool"]["x-amazon-apigateway-authorizer"]
+    assert authorizer["providerARNs"] == [{"Fn::GetAtt": ["UserPool", "Arn"]}]
+    private = [
+        (path, method)
+        for path, operations in body["paths"].items()
+        for method, operation in operations.items()
+        if operation.get("security")
+    ]
+    assert ("/todos", "get") in private
+
+
+def test_package_caches_only_the_public_blog_reads(template: Template) -> None:
+    settings = template["Resources"]["RestAPI"]["Properties"]["MethodSettings"]
+    cached = {(s["ResourcePath"], s["HttpMethod"]) for s in settings if s["CachingEnabled"]}
+    assert cached == {("/~1posts", "GET"), ("/~1posts~1{slug}", "GET")}
+    (default,) = [s for s in settings if s["ResourcePath"] == "/*"]
+    assert default["HttpMethod"] == "*"
+    assert default["CachingEnabled"] is False
+    assert all("ThrottlingBurstLimit" in s and "ThrottlingRateLimit" in s for s in settings)
+    body = template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
+    for path, method in CACHED_ROUTES:
+        assert "security" not in body["paths"][path][method], "a cached route must be public"
+
+
+@pytest.mark.parametrize(("path", "method"), sorted(CACHED_ROUTES))
+def test_package_cache_key_holds_path_query_and_if_none_match(
+    template: Template, path: str, method: str
+) -> None:
+    operation = template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]["paths"][path][
+        method
+    ]
+    keys = operation["x-amazon-apigateway-integration"]["cacheKeyParameters"]
+    wanted = {f"method.request.path.{name}" for name in re.findall(r"\{(\w+)\}", path)}
+    wanted |= {f"method.request.querystring.{q}" for q in CACHED_ROUTES[path, method]}
+    wanted.add("method.request.header.If-None-Match")
+    assert set(keys) == wanted
+    declared = {(p["in"], p["name"]) for p in operation["parameters"]}
+    assert len(declared) == len(keys)
+
+
+GATEWAY_RESPONSES = {
+    "DEFAULT_4XX": (None, "BadRequestError"),
+    "DEFAULT_5XX": (None, "InternalServerError"),
+    "UNAUTHORIZED": (401, "UnauthorizedError"),
+    "ACCESS_DENIED": (403, "ForbiddenError"),
+    "MISSING_AUTHENTICATION_TOKEN": (404, "NotFoundError"),
+    "THROTTLED": (429, "TooManyRequestsError"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(GATEWAY_RESPONSES))
+def test_package_gateway_responses_use_the_error_envelope_with_cors(
+    template: Template, kind: str
+) -> None:
+    body = template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
+    response = body["x-amazon-apigateway-gateway-responses"][kind]
+    status, code = GATEWAY_RESPONSES[kind]
+    assert response.get("statusCode") == status
+    rendered = response["responseTemplates"]["application/json"].replace(
+        "$context.error.messageString", '"what API Gateway says"'
+    )
+    assert json.loads(rendered)["Code"] == code
+    assert set(json.loads(rendered)) == {"Code", "Message"}
+    headers = response["responseParameters"]
+    assert headers["gatewayresponse.header.Access-Control-Allow-Origin"] == "'*'"
+
+
+def test_package_names_functions_as_chalice_deploy_does(template: Template) -> None:
+    # The one IAM policy names the functions and their log groups this way.
+    for logical_id, function in serverless_functions(template).items():
+        handler = handler_name(function)
+        suffix = "" if handler == "app" else f"-{handler}"
+        assert function["Properties"]["FunctionName"] == {
+            "Fn::Sub": f"mytodolist-${{Stage}}{suffix}"
+        }
+        log_group = template["Resources"][f"{logical_id}LogGroup"]["Properties"]
+        assert log_group["LogGroupName"] == {
+            "Fn::Sub": f"/aws/lambda/mytodolist-${{Stage}}{suffix}"
+        }
+
+
+def test_package_environment_comes_from_the_stack_and_fits(template: Template) -> None:
+    for logical_id, function in serverless_functions(template).items():
+        variables = function["Properties"]["Environment"]["Variables"]
+        for name in OUTPUT_FOR_VARIABLE:
+            assert isinstance(variables[name], dict), (logical_id, name)
+        secret = variables["CURSOR_SECRET"]["Fn::Sub"]
+        assert secret[0].startswith("{{resolve:secretsmanager:")
+        assert secret[1] == {"Secret": {"Ref": "CursorSecret"}}
+        assert variables["APP_STAGE"] == STAGE
+        assert environment_bytes(template, variables) <= MAX_ENVIRONMENT_BYTES
+
+
+def test_package_is_for_its_stage_only(template: Template) -> None:
+    stage = template["Parameters"]["Stage"]
+    assert stage["Default"] == STAGE
+    assert stage["AllowedValues"] == [STAGE]
+
+
+def test_package_provisioned_concurrency_is_an_option_behind_the_live_alias(
+    template: Template,
+) -> None:
+    api = template["Resources"]["APIHandler"]["Properties"]
+    assert api["AutoPublishAlias"] == "live"
+    assert api["ProvisionedConcurrencyConfig"]["Fn::If"][0] == "ApiProvisioned"
+    assert template["Parameters"]["ApiProvisionedConcurrency"]["Default"] == 0
+    body = template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
+    uri = body["paths"]["/todos"]["get"]["x-amazon-apigateway-integration"]["uri"]
+    assert uri["Fn::Sub"][1]["Target"]["Fn::If"][1] == {"Ref": "APIHandler.Alias"}
+
+
+def test_package_transforms_and_lints_clean(built: Package, tmp_path: Path) -> None:
+    from samtranslator.translator.transform import (  # type: ignore[import-untyped]  # noqa: PLC0415
+        transform,
+    )
+
+    class NoManagedPolicies:
+        def load(self) -> dict[str, str]:
+            return {}
+
+    sam = built.template()
+    for function in serverless_functions(sam).values():
+        function["Properties"]["CodeUri"] = "s3://mytodolist-deploy-bucket/code.zip"
+    translated: dict[str, Any] = transform(
+        sam, {"MailSender": "blog@example.com"}, NoManagedPolicies()
+    )
+    mappings = [
+        r["Properties"]
+        for r in translated["Resources"].values()
+        if r["Type"] == "AWS::Lambda::EventSourceMapping"
+    ]
+    assert len(mappings) == 4
+    assert all(m["FunctionResponseTypes"] == ["ReportBatchItemFailures"] for m in mappings)
+    cfn = tmp_path / "cloudformation.json"
+    cfn.write_text(json.dumps(translated))
+    assert cfn_lint(built.template_path, cfn) == []
+
+
+Mutation = Callable[[Template], None]
+
+
+def _drop_batch_failures(t: Template) -> None:
+    events = t["Resources"]["MakeThumbnails"]["Properties"]["Events"]
+    del events["MakeThumbnailsSqsEventSource"]["Properties"]["FunctionResponseTypes"]
+
+
+def _stream_as_text(t: Template) -> None:
+    events = t["Resources"]["AnnouncePosts"]["Properties"]["Events"]
+    events["AnnouncePostsDynamodbEventSource"]["Properties"]["Stream"] = "arn:aws:dynamodb:x"
+
+
+def _no_on_failure(t: Template) -> None:
+    events = t["Resources"]["SendWelcomeMails"]["Properties"]["Events"]
+    del events["SendWelcomeMailsDynamodbEventSource"]["Properties"]["DestinationConfig"]
+
+
+def _pool_by_text(t: Template) -> None:
+    body = t["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
+    authorizer = body["securityDefinitions"]["CognitoUserPool"]["x-amazon-apigateway-authorizer"]
+    authorizer["providerARNs"] = ["arn:aws:cognito-idp:us-east-1:1:userpool/x"]
+
+
+def _big_environment(t: Template) -> None:
+    t["Resources"]["WarmApi"]["Properties"]["Environment"]["Variables"]["EXTRA"] = "x" * 4000
+
+
+def _placeholder(t: Template) -> None:
+    variables = t["Resources"]["WarmApi"]["Properties"]["Environment"]["Variables"]
+    variables["SITE_URL"] = "https://set-by-make-resources.invalid"
+
+
+@pytest.mark.parametrize(
+    ("mutate", "finding"),
+    [
+        (_drop_batch_failures, "no ReportBatchItemFailures"),
+        (_stream_as_text, "the stream is not Fn::GetAtt"),
+        (_no_on_failure, "no on-failure queue"),
+        (_pool_by_text, "not the stack's user pool"),
+        (_big_environment, "environment up to"),
+        (_placeholder, "still a placeholder"),
+    ],
+    ids=lambda v: getattr(v, "__name__", str(v)),
+)
+def test_package_checks_catch(
+    built: Package, tmp_path: Path, mutate: Mutation, finding: str
+) -> None:
+    broken = copy.deepcopy(built.template())
+    mutate(broken)
+    (tmp_path / "sam.json").write_text(json.dumps(broken))
+    (tmp_path / "deployment.zip").symlink_to(built.zip_path)
+    found = problems(Package(STAGE, tmp_path))
+    assert any(finding in problem for problem in found), found
