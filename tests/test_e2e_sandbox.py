@@ -484,3 +484,23 @@ def test_sigterm_stops_the_sandbox_and_removes_endpoints(fresh_sandbox: Sandbox)
         with pytest.raises(requests.ConnectionError):
             requests.get(url, timeout=2)
     assert "Sandbox stopped." in fresh_sandbox.output()
+
+
+def test_fire_runs_the_warmer_against_the_running_sandbox(sandbox: Sandbox) -> None:
+    report = json.loads(sandbox.cli("fire", "warm_api"))
+    # SANDBOX_WARM_CONCURRENCY's default; every call lands in the one sandbox process.
+    assert report == {"invoked": 2, "containers": 1, "cold": 1, "failed": 0}
+
+
+def test_fire_names_the_scheduled_handlers_when_asked_for_another(sandbox: Sandbox) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "sandbox", "fire", "make_thumbnails"],
+        cwd=ROOT,
+        env=sandbox.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert "warm_api" in done.stderr
