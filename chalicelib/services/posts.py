@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from pynamodb.exceptions import DeleteError, DoesNotExist, PutError
+from pynamodb.exceptions import DoesNotExist, PutError
 
 from chalicelib import validation as v
 from chalicelib.cache import TTLCache
@@ -18,7 +18,12 @@ from chalicelib.config import settings
 from chalicelib.cursors import CursorCodec
 from chalicelib.errors import Conflict, NotFound, PreconditionFailed, ValidationError
 from chalicelib.models import PhotoModel, PostModel
-from chalicelib.services.storage import is_condition_failure, storage_errors, to_attribute_values
+from chalicelib.services.storage import (
+    is_condition_failure,
+    optimistic_write,
+    storage_errors,
+    to_attribute_values,
+)
 
 Json = dict[str, Any]
 Clock = Callable[[], datetime]
@@ -48,7 +53,6 @@ MAX_PHOTO_ID = 64
 CACHE_TTL_SECONDS = 45.0
 CACHE_MAX_LISTS = 128
 CACHE_MAX_POSTS = 512
-_WRITE_ATTEMPTS = 5
 
 _SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
@@ -250,23 +254,12 @@ class PostService:
         return _to_json(item), post_tag(item)
 
     def delete(self, slug: str, if_match: IfMatch = None) -> None:
-        for _ in range(_WRITE_ATTEMPTS):
-            item = self._load(slug)
+        def store(item: PostModel) -> None:
             self._check_precondition(item, if_match)
-            try:
-                with storage_errors():
-                    item.delete(condition=PostModel.version == item.version)
-            except DeleteError as e:
-                if not is_condition_failure(e):
-                    raise
-                if if_match is not None:
-                    raise PreconditionFailed(
-                        "the post was changed by another request; fetch it and retry"
-                    ) from e
-                continue
-            self.clear_cache()
-            return
-        raise Conflict("the post is being changed by other requests; retry shortly")
+            item.delete(condition=PostModel.version == item.version)
+
+        optimistic_write(lambda: self._load(slug), store, strict=if_match is not None, what="post")
+        self.clear_cache()
 
     def _write(
         self,
@@ -274,31 +267,25 @@ class PostService:
         if_match: IfMatch,
         change: Callable[[PostModel, str], None] | None,
     ) -> PostModel:
-        """Read, check If-Match, change, and write back only if nobody wrote in between."""
-        for _ in range(_WRITE_ATTEMPTS):
-            item = self._load(slug)
+        """Check If-Match, change, and write back only if nobody wrote since the read."""
+
+        def store(item: PostModel) -> None:
             self._check_precondition(item, if_match)
             if change is None:
-                return item
+                return
             seen = item.version
             stamp = v.format_time(self._clock())
             change(item, stamp)
             item.version = seen + 1
             item.updated_at = stamp
-            try:
-                with storage_errors():
-                    item.save(condition=PostModel.version == seen)
-            except PutError as e:
-                if not is_condition_failure(e):
-                    raise
-                if if_match is not None:
-                    raise PreconditionFailed(
-                        "the post was changed by another request; fetch it and retry"
-                    ) from e
-                continue
+            item.save(condition=PostModel.version == seen)
+
+        item = optimistic_write(
+            lambda: self._load(slug), store, strict=if_match is not None, what="post"
+        )
+        if change is not None:
             self.clear_cache()
-            return item
-        raise Conflict("the post is being changed by other requests; retry shortly")
+        return item
 
     @staticmethod
     def _check_precondition(item: PostModel, if_match: IfMatch) -> None:

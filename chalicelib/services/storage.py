@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from pynamodb.exceptions import PynamoDBException
+from pynamodb.exceptions import DeleteError, PutError, PynamoDBException
 
 from chalicelib.cursors import CursorCodec
-from chalicelib.errors import Throttled
+from chalicelib.errors import Conflict, PreconditionFailed, Throttled
 
 CONDITION_FAILED = "ConditionalCheckFailedException"
+WRITE_ATTEMPTS = 5
 # A transaction names the failed item's reason without the "Exception" suffix.
 TXN_CONDITION_FAILED = "ConditionalCheckFailed"
 _THROTTLED = {
@@ -77,3 +78,29 @@ def query_page(
     last = rows[-1]
     key = {name: getattr(last, name) for name in key_names}
     return rows, cursors.encode(key, scope)
+
+
+def optimistic_write[T](
+    load: Callable[[], T], store: Callable[[T], None], *, strict: bool, what: str
+) -> T:
+    """Read the item, let `store` change it and write it conditionally, again on a lost race.
+
+    `store` checks If-Match, changes the item and saves or deletes it on the condition that
+    nobody wrote since the read. When the client named a version (`strict`), a lost race is
+    its 412; otherwise the change is applied again to a fresh read, so no update is lost.
+    """
+    for _ in range(WRITE_ATTEMPTS):
+        item = load()
+        try:
+            with storage_errors():
+                store(item)
+        except (PutError, DeleteError) as e:
+            if not is_condition_failure(e):
+                raise
+            if strict:
+                raise PreconditionFailed(
+                    f"the {what} was changed by another request; fetch it and retry"
+                ) from e
+            continue
+        return item
+    raise Conflict(f"the {what} is being changed by other requests; retry shortly")

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib import validation as v
@@ -20,7 +20,7 @@ from chalicelib.errors import Conflict, NotFound, PreconditionFailed, Validation
 from chalicelib.models import IdempotencyModel, TodoModel
 from chalicelib.services.storage import (
     TXN_CONDITION_FAILED,
-    is_condition_failure,
+    optimistic_write,
     query_page,
     storage_errors,
 )
@@ -36,7 +36,6 @@ FIELDS = ("title", "notes", "due", "tags", "done")
 IDEMPOTENCY_TTL = timedelta(hours=24)
 TOMBSTONE_TTL = timedelta(days=30)
 MAX_IDEMPOTENCY_KEY = 64
-_WRITE_ATTEMPTS = 5
 
 
 def _utcnow() -> datetime:
@@ -198,30 +197,22 @@ class TodoService:
         if_match: IfMatch,
         change: Callable[[TodoModel], None] | None,
     ) -> TodoModel:
-        """Read, check If-Match, change, and write back only if nobody wrote in between."""
-        for _ in range(_WRITE_ATTEMPTS):
-            item = self._load(user_id, todo_id)
+        """Check If-Match, change, and write back only if nobody wrote since the read."""
+
+        def store(item: TodoModel) -> None:
             self._check_precondition(item, if_match)
             if change is None:
-                return item
+                return
             seen = item.version
             change(item)
             item.version = seen + 1
             item.updated_at = v.format_time(self._clock())
             self._set_keys(item)
-            try:
-                with storage_errors():
-                    item.save(condition=TodoModel.version == seen)
-            except PutError as e:
-                if not is_condition_failure(e):
-                    raise
-                if if_match is not None:
-                    raise PreconditionFailed(
-                        "the todo was changed by another request; fetch it and retry"
-                    ) from e
-                continue
-            return item
-        raise Conflict("the todo is being changed by other requests; retry shortly")
+            item.save(condition=TodoModel.version == seen)
+
+        return optimistic_write(
+            lambda: self._load(user_id, todo_id), store, strict=if_match is not None, what="todo"
+        )
 
     @staticmethod
     def _check_precondition(item: TodoModel, if_match: IfMatch) -> None:
