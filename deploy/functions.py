@@ -34,17 +34,18 @@ class FunctionError(Exception):
     """A function invocation or an event source update failed."""
 
 
-def scheduled_event(region: str) -> dict[str, Any]:
-    """An EventBridge scheduled event, as warm_api receives one from its rule."""
+def scheduled_event(region: str, *, account: str = "", rule: str | None = None) -> dict[str, Any]:
+    """An EventBridge scheduled event as Lambda delivers it (the sandbox's pump sends these too)."""
+    resources = [f"arn:aws:events:{region}:{account}:rule/{rule}"] if rule else []
     return {
         "version": "0",
         "id": str(uuid.uuid4()),
         "detail-type": "Scheduled Event",
         "source": "aws.events",
-        "account": "",
+        "account": account,
         "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "region": region,
-        "resources": [],
+        "resources": resources,
         "detail": {},
     }
 

@@ -18,6 +18,8 @@ SITE_DIR: Final = ROOT / "site"
 CONFIG_KEY: Final = "config.js"
 # Not part of the published site: the local config and its example.
 SKIPPED: Final = frozenset({"config.js", "config.example.js"})
+# Fixed here rather than guessed from the machine's mime.types: module scripts refuse to run
+# under any other type, and text needs its charset. The sandbox serves the site with these too.
 CONTENT_TYPES: Final = {
     ".html": "text/html; charset=utf-8",
     ".css": "text/css; charset=utf-8",

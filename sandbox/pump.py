@@ -11,10 +11,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from botocore.config import Config
@@ -22,7 +21,11 @@ from chalice import Chalice
 from chalice.app import DynamoDBEventConfig, ScheduledEventConfig, SQSEventConfig
 from chalice.local import LambdaContext
 
+from deploy.functions import scheduled_event as deploy_scheduled_event
+
 log = logging.getLogger("sandbox.pump")
+
+ACCOUNT = "123456789012"  # moto's default account
 
 Handler = Callable[[dict[str, Any], Any], Any]
 # Wait this long before a failed SQS message or stream batch is tried again.
@@ -72,18 +75,8 @@ def stream_event(records: list[dict[str, Any]], stream_arn: str) -> dict[str, An
 
 
 def scheduled_event(rule: str, region: str) -> dict[str, Any]:
-    """An EventBridge scheduled event as Lambda delivers it."""
-    return {
-        "version": "0",
-        "id": str(uuid.uuid4()),
-        "detail-type": "Scheduled Event",
-        "source": "aws.events",
-        "account": "123456789012",
-        "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "region": region,
-        "resources": [f"arn:aws:events:{region}:123456789012:rule/{rule}"],
-        "detail": {},
-    }
+    """An EventBridge scheduled event for one of the app's rules, in moto's account."""
+    return deploy_scheduled_event(region, account=ACCOUNT, rule=rule)
 
 
 def schedule_seconds(expression: Any) -> float:

@@ -12,30 +12,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
+from deploy.site import CONTENT_TYPES
 from sandbox.env import ROOT, SandboxError
 from sandbox.serving import ThreadedServer
 
 SITE_DIR = ROOT / "site"
 CONFIG_PATH = "/config.js"
-
-# Fixed here rather than guessed from the machine's mime.types: module scripts refuse to run
-# under any other type, and text needs its charset.
-CONTENT_TYPES = {
-    ".html": "text/html; charset=utf-8",
-    ".css": "text/css; charset=utf-8",
-    ".js": "text/javascript; charset=utf-8",
-    ".mjs": "text/javascript; charset=utf-8",
-    ".json": "application/json",
-    ".webmanifest": "application/manifest+json",
-    ".txt": "text/plain; charset=utf-8",
-    ".svg": "image/svg+xml",
-    ".png": "image/png",
-    ".jpg": "image/jpeg",
-    ".jpeg": "image/jpeg",
-    ".webp": "image/webp",
-    ".ico": "image/x-icon",
-    ".woff2": "font/woff2",
-}
 
 
 def config_script(api_url: str) -> bytes:
