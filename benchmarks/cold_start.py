@@ -154,7 +154,11 @@ def free_port() -> int:
 def stage_environment(endpoint: str, scratch: Path) -> dict[str, str]:
     """The test stage's variables from .chalice/config.json plus moto's endpoint and fake keys."""
     config = json.loads((ROOT / ".chalice" / "config.json").read_text())
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("AWS_") and k != "PYTHONDONTWRITEBYTECODE"
+    }
     env.update(config["stages"]["test"]["environment_variables"])
     env.update(
         {
@@ -165,6 +169,10 @@ def stage_environment(endpoint: str, scratch: Path) -> dict[str, str]:
             "AWS_REGION": "us-east-1",
             "AWS_DEFAULT_REGION": "us-east-1",
             "AWS_EC2_METADATA_DISABLED": "true",
+            # Bytecode is cached (the untimed warm-up writes it) for both sides, as in the
+            # Lambda package, which ships .pyc files (deploy/package.py): without them every
+            # cold start would compile the app, which no one would measure on purpose.
+            "PYTHONPYCACHEPREFIX": str(scratch / "pycache"),
             # Keep the developer's ~/.aws out of both sides.
             "AWS_CONFIG_FILE": str(scratch / "aws-config"),
             "AWS_SHARED_CREDENTIALS_FILE": str(scratch / "aws-credentials"),

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.errors import PayloadTooLarge, ValidationError
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+# datetime is imported where it is used: every function imports this module at cold start, and
+# most requests never parse a time.
 
 MAX_BODY_BYTES = 400 * 1024
 DEFAULT_LIMIT = 20
@@ -88,10 +93,14 @@ def string_list(
 
 def format_time(moment: datetime) -> str:
     """RFC 3339 UTC with microseconds, so that changes sort and compare as strings."""
+    from datetime import UTC  # noqa: PLC0415
+
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def parse_time(value: object, field: str) -> datetime:
+    from datetime import UTC, datetime  # noqa: PLC0415
+
     if not isinstance(value, str):
         raise ValidationError(f"{field} must be an RFC 3339 date-time string")
     try:
@@ -109,6 +118,8 @@ def parse_time(value: object, field: str) -> datetime:
 
 def due_value(value: object) -> str | None:
     """A due date (YYYY-MM-DD, kept as is) or date-time (normalised to UTC), or null."""
+    from datetime import date  # noqa: PLC0415
+
     if value is None:
         return None
     if isinstance(value, str) and len(value) == 10:

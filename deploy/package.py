@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
+import py_compile
+import shutil
 import subprocess
 import sys
 import tempfile
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +22,9 @@ BUILD = ROOT / "build"
 TEMPLATE_FILE = "sam.json"
 ZIP_FILE = "deployment.zip"
 MERGE_FILE = "merge.json"
+# What the python3.12 Lambda runtime already has, with its bytecode: shipped again in the zip,
+# they would shadow it, double its size and be compiled on every cold start.
+RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six")
 
 
 @dataclass(frozen=True)
@@ -79,4 +86,51 @@ def package(stage: str, out_dir: Path | None = None, project_dir: Path = ROOT) -
         str(directory),
         project_dir=project_dir,
     )
+    slim_and_precompile(directory / ZIP_FILE)
     return Package(stage=stage, directory=directory)
+
+
+def _runtime_provided(name: str) -> bool:
+    top = name.split("/", 1)[0]
+    return any(
+        top == p or top.startswith((f"{p}-", f"{p}.", f"python_{p}-")) for p in RUNTIME_PROVIDED
+    )
+
+
+def slim_and_precompile(zip_path: Path) -> None:
+    """Drop what the runtime provides and add bytecode for every module left.
+
+    Lambda's code directory is read-only, so Python cannot cache bytecode there: without .pyc
+    files in the zip every cold start compiles every module it imports. Unchecked-hash .pyc
+    files never go stale against zip timestamps (the package is immutable anyway).
+    """
+    if sys.version_info[:2] != (3, 12):
+        raise RuntimeError("package with Python 3.12: the bytecode must match the runtime")
+    with tempfile.TemporaryDirectory(prefix="package-") as scratch:
+        root = Path(scratch)
+        with zipfile.ZipFile(zip_path) as source:
+            kept = [i for i in source.infolist() if not _runtime_provided(i.filename)]
+            for info in kept:
+                source.extract(info, root)
+        tag = sys.implementation.cache_tag
+        for path in sorted(root.rglob("*.py")):
+            target = Path(importlib.util.cache_from_source(str(path)))
+            if tag in target.name:
+                py_compile.compile(
+                    str(path),
+                    cfile=str(target),
+                    dfile=str(path.relative_to(root)),
+                    doraise=True,
+                    invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
+                )
+        rebuilt = zip_path.with_suffix(".tmp")
+        with zipfile.ZipFile(rebuilt, "w", zipfile.ZIP_DEFLATED) as target_zip:
+            for path in sorted(p for p in root.rglob("*") if p.is_file()):
+                name = path.relative_to(root).as_posix()
+                info = zipfile.ZipInfo.from_file(path, name)
+                # Keep the executable bits chalice set; Lambda needs read access for all.
+                info.external_attr = (path.stat().st_mode | 0o444) << 16
+                info.compress_type = zipfile.ZIP_DEFLATED
+                with path.open("rb") as data:
+                    target_zip.writestr(info, data.read())
+        shutil.move(rebuilt, zip_path)

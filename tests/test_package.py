@@ -343,3 +343,24 @@ def test_package_checks_catch(
     (tmp_path / "deployment.zip").symlink_to(built.zip_path)
     found = problems(Package(STAGE, tmp_path))
     assert any(finding in problem for problem in found), found
+
+
+def test_package_leaves_out_what_the_runtime_provides(built: Package) -> None:
+    with zipfile.ZipFile(built.zip_path) as archive:
+        tops = {name.split("/", 1)[0] for name in archive.namelist()}
+    assert not tops & {"boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3"}
+    assert {"app.py", "chalicelib", "pynamodb", "PIL"} <= tops
+
+
+def test_package_ships_bytecode_for_every_module(built: Package) -> None:
+    with zipfile.ZipFile(built.zip_path) as archive:
+        names = set(archive.namelist())
+    sources = [n for n in names if n.endswith(".py") and "/tests/" not in n]
+    missing = [
+        n
+        for n in sources
+        if f"{n.rsplit('/', 1)[0] + '/' if '/' in n else ''}__pycache__/"
+        f"{n.rsplit('/', 1)[-1][:-3]}.cpython-312.pyc" not in names
+    ]
+    assert sources
+    assert missing == []
