@@ -105,6 +105,9 @@ def query(request: Request, name: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
+Headers = dict[str, str | list[str]]
+
+
 def etag(version: int) -> str:
     return f'"{version}"'
 
@@ -112,26 +115,28 @@ def etag(version: int) -> str:
 _ETAG = re.compile(r'\s*(?:W/)?"([^"]*)"\s*')
 
 
-def etag_versions(header: str) -> frozenset[int] | str:
-    """The versions an If-Match / If-None-Match header names, or "*"."""
+def entity_tags(header: str | None) -> frozenset[str] | str | None:
+    """The tags an If-Match / If-None-Match header names (without quotes), "*", or None."""
+    if header is None:
+        return None
     if header.strip() == "*":
         return "*"
-    versions: set[int] = set()
-    for part in header.split(","):
-        found = _ETAG.fullmatch(part)
-        if found and found.group(1).isdigit():
-            versions.add(int(found.group(1)))
-    return frozenset(versions)
+    tags = (_ETAG.fullmatch(part) for part in header.split(","))
+    return frozenset(found.group(1) for found in tags if found)
+
+
+def etag_versions(header: str | None) -> frozenset[int] | str | None:
+    """The versions an If-Match / If-None-Match header names, "*", or None."""
+    tags = entity_tags(header)
+    if tags is None or tags == "*":
+        return tags
+    return frozenset(int(tag) for tag in tags if tag.isdigit())
 
 
 def if_match(request: Request) -> frozenset[int] | str | None:
-    header = request.headers.get("if-match")
-    return None if header is None else etag_versions(header)
+    return etag_versions(request.headers.get("if-match"))
 
 
 def not_modified(request: Request, version: int) -> bool:
-    header = request.headers.get("if-none-match")
-    if header is None:
-        return False
-    wanted = etag_versions(header)
+    wanted = etag_versions(request.headers.get("if-none-match"))
     return wanted == "*" or (isinstance(wanted, frozenset) and version in wanted)

@@ -11,6 +11,7 @@ from chalicelib.api import deps
 from chalicelib.api.auth import cognito
 from chalicelib.api.http import (
     BODYLESS,
+    Headers,
     domain_errors,
     etag,
     json_body,
@@ -20,7 +21,6 @@ from chalicelib.api.http import (
 )
 
 bp = Blueprint(__name__)
-Headers = dict[str, str | list[str]]
 
 
 @bp.route("/photos", methods=["POST"], authorizer=cognito)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from chalice import Blueprint, Response
@@ -10,27 +9,23 @@ from chalice import Blueprint, Response
 from chalicelib import validation as v
 from chalicelib.api import deps
 from chalicelib.api.auth import cognito
-from chalicelib.api.http import BLOG_CORS, BODYLESS, domain_errors, editor_id, json_body, query
+from chalicelib.api.http import (
+    BLOG_CORS,
+    BODYLESS,
+    Headers,
+    domain_errors,
+    editor_id,
+    entity_tags,
+    json_body,
+    query,
+)
 
 bp = Blueprint(__name__)
-Headers = dict[str, str | list[str]]
 
 # Browsers and CDNs may keep a public read for a minute and serve it stale while revalidating.
 PUBLIC_CACHE = "public, max-age=60, stale-while-revalidate=300"
 # Editors' views show drafts: never stored by a shared cache.
 PRIVATE_CACHE = "private, no-store"
-
-_TAG = re.compile(r'\s*(?:W/)?"([^"]*)"\s*')
-
-
-def entity_tags(header: str | None) -> frozenset[str] | str | None:
-    """The tags an If-Match / If-None-Match header names (without quotes), "*", or None."""
-    if header is None:
-        return None
-    if header.strip() == "*":
-        return "*"
-    tags = (_TAG.fullmatch(part) for part in header.split(","))
-    return frozenset(found.group(1) for found in tags if found)
 
 
 def _tagged(body: Any, tag: str, cache_control: str, status: int = 200) -> Response:
