@@ -20,7 +20,7 @@ import html
 import json
 import logging
 from collections.abc import Callable, Iterable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from functools import partial
 from typing import Any, Final
 from urllib.parse import quote, urlencode
@@ -30,7 +30,7 @@ from pynamodb.exceptions import DeleteError, DoesNotExist, UpdateError
 from chalicelib import validation as v
 from chalicelib.config import settings
 from chalicelib.models import MailDeliveryModel, PostModel, SubscriberModel
-from chalicelib.services import aws
+from chalicelib.services import aws, common
 from chalicelib.services.posts import PUBLISHED
 from chalicelib.services.storage import is_condition_failure, storage_errors
 from chalicelib.services.subscriptions import ACTIVE, AUDIENCE
@@ -64,10 +64,6 @@ class DeliveryBusy(Exception):
 
 class DeliveryFailed(Exception):
     """Some mails of a message could not be sent: the message is retried (sent ones are skipped)."""
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def _string(image: Image, name: str) -> str:
@@ -134,7 +130,7 @@ class MailService:
         sender: str | None = None,
         site_url: str | None = None,
         queue_name: str | None = None,
-        clock: Callable[[], datetime] = _utcnow,
+        clock: common.Clock = common.utcnow,
     ) -> None:
         # Built on first use: the welcome function never needs SQS, the fan-out never SES.
         self._ses_client = ses

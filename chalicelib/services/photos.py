@@ -6,9 +6,8 @@ import builtins
 import json
 import logging
 import posixpath
-import uuid
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -20,7 +19,7 @@ from chalicelib.config import settings
 from chalicelib.cursors import CursorCodec
 from chalicelib.errors import NotFound, ValidationError
 from chalicelib.models import PhotoModel
-from chalicelib.services import aws
+from chalicelib.services import aws, common
 from chalicelib.services.storage import is_condition_failure, query_page, storage_errors
 
 log = logging.getLogger(__name__)
@@ -38,14 +37,6 @@ FIELDS = ("content_type", "size", "filename")
 
 class Busy(Exception):
     """Another worker holds the photo's lease: retry the message later."""
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def _new_id() -> str:
-    return uuid.uuid4().hex
 
 
 def upload_key(user_id: str, photo_id: str) -> str:
@@ -83,8 +74,8 @@ class PhotoService:
         s3: Any = None,
         bucket: str | None = None,
         cursor_secret: bytes | None = None,
-        clock: Callable[[], datetime] = _utcnow,
-        new_id: Callable[[], str] = _new_id,
+        clock: common.Clock = common.utcnow,
+        new_id: Callable[[], str] = common.new_id,
     ) -> None:
         self._s3 = s3 if s3 is not None else aws.client("s3")
         self._bucket = bucket or settings().media_bucket

@@ -7,7 +7,6 @@ import re
 import time
 import unicodedata
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any, Final
 
 from pynamodb.exceptions import DoesNotExist, PutError
@@ -18,6 +17,7 @@ from chalicelib.config import settings
 from chalicelib.cursors import CursorCodec
 from chalicelib.errors import Conflict, NotFound, PreconditionFailed, ValidationError
 from chalicelib.models import PhotoModel, PostModel
+from chalicelib.services import common
 from chalicelib.services.storage import (
     is_condition_failure,
     optimistic_write,
@@ -26,7 +26,6 @@ from chalicelib.services.storage import (
 )
 
 Json = dict[str, Any]
-Clock = Callable[[], datetime]
 # What an If-Match header asks for: None (no header), "*" (any), or the entity tags it names.
 IfMatch = frozenset[str] | str | None
 # A JSON-ready result and its entity tag (without the quotes).
@@ -56,10 +55,6 @@ CACHE_MAX_POSTS = 512
 
 _SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def derive_slug(title: str) -> str:
@@ -184,7 +179,7 @@ class PostService:
         self,
         *,
         cursor_secret: bytes | None = None,
-        clock: Clock = _utcnow,
+        clock: common.Clock = common.utcnow,
         cache_ttl: float = CACHE_TTL_SECONDS,
         cache_clock: Callable[[], float] = time.monotonic,
     ) -> None:

@@ -6,7 +6,6 @@ import hmac
 import re
 import secrets
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any, Final
 
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
@@ -14,6 +13,7 @@ from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 from chalicelib import validation as v
 from chalicelib.errors import NotFound, ValidationError
 from chalicelib.models import SubscriberModel
+from chalicelib.services import common
 from chalicelib.services.storage import is_condition_failure, storage_errors
 
 Json = dict[str, Any]
@@ -36,10 +36,6 @@ _TOKEN = re.compile(r"[A-Za-z0-9_-]+")
 
 _NOT_AN_ADDRESS = "email must be an e-mail address such as name@example.com"
 _UNKNOWN_TOKEN = "unsubscribe token not found: use the link from your most recent blog mail"  # noqa: S105
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def new_token() -> str:
@@ -80,7 +76,7 @@ class SubscriptionService:
     def __init__(
         self,
         *,
-        clock: Callable[[], datetime] = _utcnow,
+        clock: common.Clock = common.utcnow,
         new_token: Callable[[], str] = new_token,
     ) -> None:
         self._clock = clock

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Final
 
 from pynamodb.connection import Connection
@@ -18,6 +17,7 @@ from chalicelib.config import settings
 from chalicelib.cursors import CursorCodec
 from chalicelib.errors import Conflict, NotFound, PreconditionFailed, ValidationError
 from chalicelib.models import IdempotencyModel, TodoModel
+from chalicelib.services import common
 from chalicelib.services.storage import (
     TXN_CONDITION_FAILED,
     optimistic_write,
@@ -26,7 +26,6 @@ from chalicelib.services.storage import (
 )
 
 Json = dict[str, Any]
-Clock = Callable[[], datetime]
 
 ANY_VERSION: Final = "*"
 # What an If-Match header asks for: None (no header), "*" (any), or the versions it names.
@@ -36,14 +35,6 @@ FIELDS = ("title", "notes", "due", "tags", "done")
 IDEMPOTENCY_TTL = timedelta(hours=24)
 TOMBSTONE_TTL = timedelta(days=30)
 MAX_IDEMPOTENCY_KEY = 64
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def _new_id() -> str:
-    return uuid.uuid4().hex
 
 
 def _clean(data: Json, *, partial: bool) -> Json:
@@ -95,8 +86,8 @@ class TodoService:
         self,
         *,
         cursor_secret: bytes | None = None,
-        clock: Clock = _utcnow,
-        new_id: Callable[[], str] = _new_id,
+        clock: common.Clock = common.utcnow,
+        new_id: Callable[[], str] = common.new_id,
     ) -> None:
         self._cursors = CursorCodec(
             cursor_secret if cursor_secret is not None else settings().cursor_secret
