@@ -211,12 +211,14 @@ class EventPump:
         if not messages:
             return
         try:
-            failed = failed_ids(self._invoke(config.name, sqs_event(messages, arn, self._region)))
+            result = self._invoke(config.name, sqs_event(messages, arn, self._region))
+            # Reporting nothing means the whole batch succeeded.
+            failed = failed_ids(result) or set()
         except Exception:
             log.exception("%s raised: the whole batch will be retried", config.name)
             failed = {m["MessageId"] for m in messages}
-        done = [m for m in messages if m["MessageId"] not in (failed or set())]
-        retry = [m for m in messages if m["MessageId"] in (failed or set())]
+        done = [m for m in messages if m["MessageId"] not in failed]
+        retry = [m for m in messages if m["MessageId"] in failed]
         for start in range(0, len(done), 10):
             self._sqs.delete_message_batch(
                 QueueUrl=url,
