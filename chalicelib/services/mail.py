@@ -232,14 +232,7 @@ class MailService:
 
     def send_post_mails(self, messages: Iterable[tuple[str, str]]) -> Json:
         """SQS messages of (post, subscriber batch); failures reported by message id."""
-        failures = []
-        for message_id, body in messages:
-            try:
-                self.post_mails(body)
-            except Exception:
-                log.exception("post-mail message %s failed; it will be retried", message_id)
-                failures.append({"itemIdentifier": message_id})
-        return {"batchItemFailures": failures}
+        return common.report_failures(messages, self.post_mails, "post-mail")
 
     def post_mails(self, body: str) -> dict[str, int]:
         """Mail one post to a batch of subscribers; returns how many mails went where."""

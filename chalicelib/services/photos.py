@@ -198,16 +198,11 @@ class PhotoService:
 
     def handle_messages(self, messages: Iterable[tuple[str, str]]) -> Json:
         """Process SQS messages carrying S3 events; report the ones to retry by message id."""
-        failures = []
-        for message_id, body in messages:
-            try:
-                for bucket, key in s3_objects(body):
-                    self.process_upload(bucket, key)
-            except Exception:
-                # One bad message must not make Lambda retry the whole batch: report it alone.
-                log.exception("thumbnail message %s failed; it will be retried", message_id)
-                failures.append({"itemIdentifier": message_id})
-        return {"batchItemFailures": failures}
+        return common.report_failures(messages, self._handle_message, "thumbnail")
+
+    def _handle_message(self, body: str) -> None:
+        for bucket, key in s3_objects(body):
+            self.process_upload(bucket, key)
 
     def process_upload(self, bucket: str, key: str) -> str:
         """Thumbnail one uploaded object; returns what happened (for logs and tests)."""
