@@ -11,7 +11,7 @@ from chalice.app import CloudWatchEvent, DynamoDBEvent, SQSEvent
 from chalicelib import __version__
 from chalicelib.api import deps, photos, posts, subscriptions, todos
 from chalicelib.api.http import BODYLESS
-from chalicelib.api.warmable import WarmableChalice
+from chalicelib.warm import WarmableChalice
 
 app = WarmableChalice(app_name="mytodolist")
 app.register_blueprint(todos.bp)

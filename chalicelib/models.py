@@ -20,9 +20,11 @@ from pynamodb.indexes import (
 )
 from pynamodb.models import Model
 
+from chalicelib.config import aws_region
+
 # Meta values are read when the class is built, which is when a service first imports this
 # module (never at app import); the test stage and the sandbox set them before that.
-_REGION = os.environ.get("AWS_REGION", os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
+_REGION = aws_region()
 
 
 class TodosByCreatedIndex(LocalSecondaryIndex["TodoModel"]):

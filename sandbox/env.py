@@ -197,6 +197,8 @@ def resource_environment(
         "MAIL_SENDER": mail.sender,
         "API_FUNCTION_NAME": "api_handler",
         "WARM_CONCURRENCY": str(warm_concurrency),
+        # The API is served in this process and moto cannot run Lambda functions.
+        "WARM_INVOKER": "in-process",
     }
     for logical_id, arn in streams.items():
         # PostsTable → POSTS_STREAM_ARN, as app.py's decorators read them.

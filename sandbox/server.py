@@ -252,22 +252,6 @@ def event_handlers(app: Chalice) -> dict[str, Handler]:
     return {config.name: getattr(module, config.name) for config in app.event_sources}
 
 
-def use_local_warmer(app: Chalice) -> None:
-    """The warmer calls the API function in this process: moto cannot run Lambda functions."""
-    from chalicelib.api import deps  # noqa: PLC0415 - after the app's environment is set
-    from chalicelib.config import settings  # noqa: PLC0415
-    from chalicelib.services.warmer import WarmerService  # noqa: PLC0415
-
-    def invoke(payload: bytes) -> dict[str, Any]:
-        context = LambdaContext(function_name="api_handler", memory_size=512)
-        answer: dict[str, Any] = app(json.loads(payload), context)
-        return answer
-
-    service = WarmerService(invoke, concurrency=settings().warm_concurrency)
-    # The one stand-in the sandbox makes in the app: lambda:Invoke becomes a local call.
-    setattr(deps, "warmer", lambda: service)  # noqa: B010
-
-
 def fire(endpoints: dict[str, Any], name: str) -> Any:
     """Run one scheduled handler now, in this process, against the running sandbox."""
     point_at_sandbox(os.environ, endpoints["aws_endpoint_url"], endpoints["region"])
@@ -278,7 +262,6 @@ def fire(endpoints: dict[str, Any], name: str) -> Any:
         raise SandboxError(
             f"no scheduled handler named {name!r}; the app has: {', '.join(scheduled) or 'none'}"
         )
-    use_local_warmer(app)
     handler = event_handlers(app)[name]
     context = LambdaContext(function_name=name, memory_size=128)
     return handler(scheduled_event(name, endpoints["region"]), context)
@@ -342,7 +325,6 @@ class Sandbox:
         os.environ["SITE_URL"] = environment["SITE_URL"] = site.url
         for name in placeholders(environment):
             print(f"sandbox: warning: {name} keeps its config.json placeholder", file=self._err)
-        use_local_warmer(app)
         self._add(
             EventPump(
                 app,

@@ -10,7 +10,7 @@ import pytest
 from chalice.test import Client
 
 from chalicelib import warm
-from chalicelib.services.warmer import WarmerService
+from chalicelib.warm import WarmerService
 from tests.conftest import headers_for
 
 
@@ -84,7 +84,7 @@ def test_api_answers_warm_event_before_routing(monkeypatch: pytest.MonkeyPatch) 
 
     loaded: list[bool] = []
     monkeypatch.setattr(warm, "_state", {"cold": True})
-    monkeypatch.setattr("chalicelib.api.deps.preload", lambda: loaded.append(True))
+    monkeypatch.setattr(warm, "preload", lambda: loaded.append(True))
     first = app(warm.warm_event(0), None)
     second = app(warm.warm_event(0), None)
     assert (first["warm"], first["cold"], second["cold"]) == (True, True, False)
@@ -95,7 +95,7 @@ def test_api_answers_warm_event_before_routing(monkeypatch: pytest.MonkeyPatch) 
 def test_api_preload_builds_services_without_requests(aws: None) -> None:
     from chalicelib.api import deps  # noqa: PLC0415
 
-    deps.preload()
+    warm.preload()
     assert deps.todos.cache_info().currsize == 1
 
 
@@ -105,3 +105,20 @@ def test_http_request_mimicking_the_warm_event_is_a_normal_request(client: Clien
     assert response.status_code == 400
     assert "unknown field" in response.json_body["Message"]
     assert client.http.post("/todos", body=body).status_code == 401
+
+
+def test_warmer_invokes_in_process_when_the_setting_says_so(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from chalicelib import config  # noqa: PLC0415
+
+    monkeypatch.setenv("WARM_INVOKER", "in-process")
+    monkeypatch.setattr(warm, "_state", {"cold": True})
+    monkeypatch.setattr(warm, "preload", lambda: None)
+    config.reset()
+    try:
+        report = warm.warmer_from(config.settings()).warm()
+    finally:
+        config.reset()
+    # The test stage warms two at once; both calls land in this one process.
+    assert report == {"invoked": 2, "containers": 1, "cold": 1, "failed": 0}

@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from chalicelib.services.posts import PostService
     from chalicelib.services.subscriptions import SubscriptionService
     from chalicelib.services.todos import TodoService
-    from chalicelib.services.warmer import WarmerService
+    from chalicelib.warm import WarmerService
 
 
 @cache
@@ -52,25 +52,9 @@ def mail() -> MailService:
 @cache
 def warmer() -> WarmerService:
     from chalicelib.config import settings  # noqa: PLC0415
-    from chalicelib.services.warmer import WarmerService, lambda_invoker  # noqa: PLC0415
+    from chalicelib.warm import warmer_from  # noqa: PLC0415
 
-    config = settings()
-    return WarmerService(
-        lambda_invoker(config.api_function_name), concurrency=config.warm_concurrency
-    )
-
-
-def preload() -> None:
-    """What a first request would otherwise pay for: service modules, models, AWS clients."""
-    from chalicelib.models import ALL_MODELS  # noqa: PLC0415
-
-    todos()
-    photos()
-    posts()
-    subscriptions()
-    for model in ALL_MODELS:
-        # Builds the botocore client (endpoint, credentials, service model); sends nothing.
-        model._get_connection().connection.client  # noqa: B018, SLF001
+    return warmer_from(settings())
 
 
 def reset() -> None:
