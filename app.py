@@ -58,7 +58,7 @@ def send_welcome_mails(event: DynamoDBEvent) -> dict[str, Any]:
     starting_position="TRIM_HORIZON",
 )
 def announce_posts(event: DynamoDBEvent) -> dict[str, Any]:
-    return deps.mail().announce_posts(event.to_dict()["Records"])
+    return deps.fanout().announce_posts(event.to_dict()["Records"])
 
 
 # A decorator argument, so read at import; .chalice/config.json sets it per stage. Each message

@@ -1,4 +1,5 @@
-"""MailService apart from Lambda: the exactly-once claim, failures and leases, fan-out, content."""
+"""The mail services apart from Lambda: the exactly-once ledger, failures and leases, fan-out,
+content."""
 
 from __future__ import annotations
 
@@ -11,7 +12,10 @@ import pytest
 from botocore.exceptions import ClientError
 
 from chalicelib.models import MailDeliveryModel, PostModel, SubscriberModel
-from chalicelib.services.mail import DeliveryBusy, MailService, PoisonRecord
+from chalicelib.services.fanout import FanOutService
+from chalicelib.services.leases import Busy
+from chalicelib.services.mail import MailService
+from chalicelib.services.streams import PoisonRecord
 from sandbox.resources import Mail
 
 T0 = datetime(2026, 11, 23, 10, 0, 0, tzinfo=UTC)
@@ -66,6 +70,11 @@ def clock() -> Clock:
 @pytest.fixture
 def service(mail: Mail, ses: FakeSES, clock: Clock) -> MailService:
     return MailService(ses=ses, site_url="https://blog.example.com/", clock=clock)
+
+
+@pytest.fixture
+def fanout(mail: Mail) -> FanOutService:
+    return FanOutService()
 
 
 def _image(**values: Any) -> dict[str, Any]:
@@ -222,7 +231,7 @@ def test_claim_held_by_another_worker_is_busy(service: MailService, clock: Clock
         state="sending",
         lease_until=int((clock.now + timedelta(minutes=1)).timestamp()),
     ).save()
-    with pytest.raises(DeliveryBusy):
+    with pytest.raises(Busy):
         service.welcome(_record("INSERT", _subscriber_image()))
 
 
@@ -270,20 +279,20 @@ def _post_image(status: str, slug: str = "hello") -> dict[str, Any]:
     ids=["create-published", "create-draft", "publish", "edit", "unpublish", "delete"],
 )
 def test_announce_only_on_transition_to_published(
-    service: MailService, mail: Mail, record: dict[str, Any], queued: bool
+    fanout: FanOutService, mail: Mail, record: dict[str, Any], queued: bool
 ) -> None:
     _subscriber("ann@example.com")
-    service.announce(record)
+    fanout.announce(record)
     messages = boto3.client("sqs").receive_message(QueueUrl=mail.queue_url).get("Messages", [])
     assert bool(messages) is queued
 
 
-def test_announce_batches_active_subscribers_by_fifty(service: MailService, mail: Mail) -> None:
+def test_announce_batches_active_subscribers_by_fifty(fanout: FanOutService, mail: Mail) -> None:
     emails = [f"r{n:03}@example.com" for n in range(120)]
     for email in emails:
         _subscriber(email)
     _subscriber("gone@example.com", status="unsubscribed")
-    assert service.announce(_record("INSERT", _post_image("published"))) == "queued 3"
+    assert fanout.announce(_record("INSERT", _post_image("published"))) == "queued 3"
     sqs = boto3.client("sqs")
     bodies = []
     while got := sqs.receive_message(QueueUrl=mail.queue_url, MaxNumberOfMessages=10).get(
@@ -295,8 +304,8 @@ def test_announce_batches_active_subscribers_by_fifty(service: MailService, mail
     assert {b["slug"] for b in bodies} == {"hello"}
 
 
-def test_announce_with_no_subscribers_queues_nothing(service: MailService) -> None:
-    assert service.announce(_record("INSERT", _post_image("published"))) == "queued 0"
+def test_announce_with_no_subscribers_queues_nothing(fanout: FanOutService) -> None:
+    assert fanout.announce(_record("INSERT", _post_image("published"))) == "queued 0"
 
 
 # -- post mails -----------------------------------------------------------------------------
@@ -374,7 +383,7 @@ def test_post_mails_poison_message_raises_poison(service: MailService, body: str
 
 
 def test_unsubscribe_url_encodes_the_token(service: MailService) -> None:
-    url = service.unsubscribe_url("a+b/c=&d")
+    url = service.links.unsubscribe("a+b/c=&d")
     assert url == "https://blog.example.com/unsubscribe.html?token=a%2Bb%2Fc%3D%26d"
 
 

@@ -14,7 +14,8 @@ from PIL import Image
 from chalicelib.errors import NotFound, ValidationError
 from chalicelib.models import PhotoModel
 from chalicelib.services import photos as photos_module
-from chalicelib.services.photos import Busy, PhotoService, s3_objects, thumbnail_key, upload_key
+from chalicelib.services.leases import Busy
+from chalicelib.services.photos import PhotoService, s3_objects, thumbnail_key, upload_key
 from sandbox.resources import Media
 from tests.images import jpeg, png
 

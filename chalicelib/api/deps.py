@@ -6,6 +6,7 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from chalicelib.services.fanout import FanOutService
     from chalicelib.services.mail import MailService
     from chalicelib.services.photos import PhotoService
     from chalicelib.services.posts import PostService
@@ -50,6 +51,13 @@ def mail() -> MailService:
 
 
 @cache
+def fanout() -> FanOutService:
+    from chalicelib.services.fanout import FanOutService  # noqa: PLC0415 - keeps cold start lean
+
+    return FanOutService()
+
+
+@cache
 def warmer() -> WarmerService:
     from chalicelib.config import settings  # noqa: PLC0415
     from chalicelib.warm import warmer_from  # noqa: PLC0415
@@ -64,6 +72,7 @@ def reset() -> None:
     posts.cache_clear()
     subscriptions.cache_clear()
     mail.cache_clear()
+    fanout.cache_clear()
     warmer.cache_clear()
     from chalicelib.services import aws  # noqa: PLC0415
 

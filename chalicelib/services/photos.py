@@ -12,15 +12,15 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 from botocore.exceptions import ClientError
-from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.exceptions import DoesNotExist
 
 from chalicelib import validation as v
 from chalicelib.config import settings
 from chalicelib.cursors import CursorCodec
 from chalicelib.errors import NotFound, ValidationError
 from chalicelib.models import PhotoModel
-from chalicelib.services import aws, common
-from chalicelib.services.storage import is_condition_failure, query_page, storage_errors
+from chalicelib.services import aws, common, leases
+from chalicelib.services.storage import conditional, query_page, storage_errors
 
 log = logging.getLogger(__name__)
 
@@ -33,10 +33,6 @@ THUMBNAIL_URL_TTL = timedelta(hours=1)
 LEASE = timedelta(minutes=2)
 THUMBNAIL_SIZES = ("small", "medium", "large")
 FIELDS = ("content_type", "size", "filename")
-
-
-class Busy(Exception):
-    """Another worker holds the photo's lease: retry the message later."""
 
 
 def upload_key(user_id: str, photo_id: str) -> str:
@@ -255,28 +251,24 @@ class PhotoService:
 
     def _claim(self, item: PhotoModel) -> bool:
         """Take the lease on a pending photo; False when it is already done, Busy when held."""
-        now = self._clock()
-        expiry = int((now + LEASE).timestamp())
-        free = PhotoModel.lease_until.does_not_exist() | (
-            PhotoModel.lease_until < int(now.timestamp())
-        )
-        try:
-            with storage_errors():
-                item.update(
-                    actions=[PhotoModel.lease_until.set(expiry)],
-                    condition=(PhotoModel.status == "pending") & free,
-                )
-        except UpdateError as e:
-            if not is_condition_failure(e):
-                raise
+
+        def done() -> bool:
             try:
                 item.refresh(consistent_read=True)
             except DoesNotExist:
-                return False
-            if item.status != "pending":
-                return False
-            raise Busy(f"photo {item.photo_id} is being processed by another worker") from e
-        return True
+                return True
+            return item.status != "pending"
+
+        taken = leases.claim(
+            item,
+            PhotoModel.lease_until,
+            now=self._clock(),
+            lease=LEASE,
+            condition=PhotoModel.status == "pending",
+            done=done,
+            what=f"photo {item.photo_id}",
+        )
+        return taken is not None
 
     def _finish(
         self,
@@ -296,12 +288,9 @@ class PhotoService:
             actions.append(PhotoModel.error.set(error))
         if dimensions:
             actions += [PhotoModel.width.set(dimensions[0]), PhotoModel.height.set(dimensions[1])]
-        try:
-            with storage_errors():
-                item.update(actions=actions, condition=PhotoModel.photo_id.exists())
-        except UpdateError as e:
-            if not is_condition_failure(e):
-                raise
+        with conditional() as write:
+            item.update(actions=actions, condition=PhotoModel.photo_id.exists())
+        if write.failed:
             log.info("photo %s was deleted while it was processed", item.photo_id)
             return "dropped"
         if error:

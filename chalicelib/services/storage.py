@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from pynamodb.exceptions import DeleteError, PutError, PynamoDBException
@@ -24,6 +25,33 @@ _THROTTLED = {
 
 def is_condition_failure(error: PynamoDBException) -> bool:
     return error.cause_response_code == CONDITION_FAILED
+
+
+@dataclass
+class ConditionalWrite:
+    """What `conditional()` saw: the error of a failed condition, or None when it held."""
+
+    error: PynamoDBException | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.error is not None
+
+
+@contextmanager
+def conditional() -> Iterator[ConditionalWrite]:
+    """A conditional write whose failed condition is an outcome to branch on, not an error.
+
+    Any other storage error propagates (throttling as `Throttled`, like `storage_errors`).
+    """
+    outcome = ConditionalWrite()
+    try:
+        with storage_errors():
+            yield outcome
+    except PynamoDBException as e:
+        if not is_condition_failure(e):
+            raise
+        outcome.error = e
 
 
 @contextmanager

@@ -8,13 +8,13 @@ import secrets
 from collections.abc import Callable
 from typing import Any, Final
 
-from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+from pynamodb.exceptions import DoesNotExist
 
 from chalicelib import validation as v
 from chalicelib.errors import NotFound, ValidationError
 from chalicelib.models import SubscriberModel
 from chalicelib.services import common
-from chalicelib.services.storage import is_condition_failure, storage_errors
+from chalicelib.services.storage import conditional, storage_errors
 
 Json = dict[str, Any]
 
@@ -99,13 +99,10 @@ class SubscriptionService:
             created_at=stamp,
             updated_at=stamp,
         )
-        try:
+        with conditional() as write:
             # The INSERT on the table's stream is what sends the welcome mail.
-            with storage_errors():
-                item.save(condition=SubscriberModel.email.does_not_exist())
-        except PutError as e:
-            if not is_condition_failure(e):
-                raise
+            item.save(condition=SubscriberModel.email.does_not_exist())
+        if write.failed:
             self._resubscribe(email, address, stamp)
         return {"status": "pending"}
 
@@ -114,24 +111,19 @@ class SubscriptionService:
 
         An active address is left alone: no second welcome mail, no new token.
         """
-        item = SubscriberModel(email)
-        try:
-            with storage_errors():
-                item.update(
-                    actions=[
-                        SubscriberModel.status.set(ACTIVE),
-                        SubscriberModel.audience.set(AUDIENCE),
-                        SubscriberModel.address.set(address),
-                        SubscriberModel.token.set(self._new_token()),
-                        SubscriberModel.generation.add(1),
-                        SubscriberModel.updated_at.set(stamp),
-                        SubscriberModel.unsubscribed_at.remove(),
-                    ],
-                    condition=SubscriberModel.status == UNSUBSCRIBED,
-                )
-        except UpdateError as e:
-            if not is_condition_failure(e):
-                raise
+        with conditional():
+            SubscriberModel(email).update(
+                actions=[
+                    SubscriberModel.status.set(ACTIVE),
+                    SubscriberModel.audience.set(AUDIENCE),
+                    SubscriberModel.address.set(address),
+                    SubscriberModel.token.set(self._new_token()),
+                    SubscriberModel.generation.add(1),
+                    SubscriberModel.updated_at.set(stamp),
+                    SubscriberModel.unsubscribed_at.remove(),
+                ],
+                condition=SubscriberModel.status == UNSUBSCRIBED,
+            )
 
     def unsubscribe(self, data: Json) -> Json:
         """Idempotent: the same token unsubscribes once and answers the same ever after."""
@@ -147,22 +139,18 @@ class SubscriptionService:
             raise NotFound(_UNKNOWN_TOKEN)
         email = keys[0].email
         stamp = v.format_time(self._clock())
-        item = SubscriberModel(email)
-        try:
-            with storage_errors():
-                item.update(
-                    actions=[
-                        SubscriberModel.status.set(UNSUBSCRIBED),
-                        SubscriberModel.audience.remove(),
-                        SubscriberModel.updated_at.set(stamp),
-                        SubscriberModel.unsubscribed_at.set(stamp),
-                    ],
-                    # The token may have been replaced by a re-subscription since the lookup.
-                    condition=(SubscriberModel.token == token) & (SubscriberModel.status == ACTIVE),
-                )
-        except UpdateError as e:
-            if not is_condition_failure(e):
-                raise
+        with conditional() as write:
+            SubscriberModel(email).update(
+                actions=[
+                    SubscriberModel.status.set(UNSUBSCRIBED),
+                    SubscriberModel.audience.remove(),
+                    SubscriberModel.updated_at.set(stamp),
+                    SubscriberModel.unsubscribed_at.set(stamp),
+                ],
+                # The token may have been replaced by a re-subscription since the lookup.
+                condition=(SubscriberModel.token == token) & (SubscriberModel.status == ACTIVE),
+            )
+        if write.failed:
             self._check_unsubscribed(email, token)
         return {"status": UNSUBSCRIBED}
 
