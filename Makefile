@@ -4,20 +4,35 @@ SHELL := /bin/bash
 
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed
+PYTHON_IS_312 := -c 'import sys; assert sys.version_info[:2] == (3, 12)'
 
-# A Python 3.12 interpreter: python3.12 on PATH if it runs, else one from pyenv.
+# A Python 3.12 interpreter: python3.12 on PATH if it runs, else one from pyenv (by path: the
+# bare pyenv shim refuses to run unless PYENV_VERSION names a version).
 PYTHON312 ?= $(shell \
-	if python3.12 -c 'import sys; assert sys.version_info[:2] == (3, 12)' >/dev/null 2>&1; then command -v python3.12; \
+	if python3.12 $(PYTHON_IS_312) >/dev/null 2>&1; then command -v python3.12; \
 	elif command -v pyenv >/dev/null 2>&1; then \
 	  for v in $$(pyenv versions --bare 2>/dev/null | grep -E '^3\.12(\.[0-9]+)?$$' | sort -t. -k3 -n -r); do \
 	    p="$$(pyenv root)/versions/$$v/bin/python3.12"; [ -x "$$p" ] && { echo "$$p"; break; }; done; \
 	fi)
 
-.PHONY: help venv install chromium run test lint typecheck unit bench clean package deploy resources cfn-lint
+# Each requirements file is installed once, and again when it (or a file it includes) changes:
+# `make run` installs only the sandbox's, `make test` everything, `make package` the deployment's.
+define install
+	@set -o pipefail; \
+	fresh() { [ -f $(VENV)/.installed-$$1 ] && [ -z "$$(find requirements*.txt -newer $(VENV)/.installed-$$1)" ]; }; \
+	if ! fresh $(1) && ! fresh dev; then \
+	  echo "==> Installing $(2) into $(VENV): $(3)"; \
+	  $(PY) -m pip install --disable-pip-version-check -r $(2) \
+	    | { grep -v -E '^ *(Requirement already satisfied|Using cached)' || true; } || exit 1; \
+	  touch $(VENV)/.installed-$(1); echo "==> Installed $(2)"; \
+	fi
+endef
+
+.PHONY: help venv install install-sandbox install-deploy chromium run test lint typecheck unit \
+	bench clean package deploy resources cfn-lint
 
 help:
-	@echo "make run    start the local sandbox (moto AWS, API with real Cognito checks)"
+	@echo "make run    start the local sandbox (moto AWS, API with real Cognito checks); FRESH=1 starts empty"
 	@echo "make test   lint, type checks and all tests"
 	@echo "make bench  run the benchmarks under benchmarks/"
 	@echo "make package STAGE=prod    chalice package with infra/ merged in, then checks (build/STAGE/)"
@@ -25,19 +40,33 @@ help:
 	@echo "make resources STAGE=dev   the resources stack for chalice deploy; fills .chalice/config.json"
 	@echo "make cfn-lint STAGE=prod   cfn-lint on infra/resources.yaml and the built templates"
 
-$(PY):
-	@if [ -z "$(PYTHON312)" ]; then \
-	  echo "error: Python 3.12 is required (the Lambda runtime follows the local Python)." >&2; \
-	  echo "Install it, e.g. 'pyenv install 3.12' or your system's python3.12 package, or pass PYTHON312=/path/to/python3.12." >&2; \
-	  exit 1; fi
-	"$(PYTHON312)" -m venv $(VENV)
+# The venv, made by a Python 3.12; one made by another Python (or whose Python is gone) is rebuilt.
+venv:
+	@if [ -e $(VENV) ] && ! $(PY) $(PYTHON_IS_312) >/dev/null 2>&1; then \
+	  echo "==> $(VENV) was made by $$($(PY) -V 2>&1 | head -1 || true), not Python 3.12: rebuilding it"; \
+	  rm -rf $(VENV); fi
+	@if [ ! -x $(PY) ]; then \
+	  if [ -z "$(PYTHON312)" ]; then \
+	    echo "error: Python 3.12 is required (the Lambda runtime follows the local Python)." >&2; \
+	    echo "Install it, e.g. 'pyenv install 3.12' or your system's python3.12 package, or pass PYTHON312=/path/to/python3.12." >&2; \
+	    exit 1; fi; \
+	  if ! "$(PYTHON312)" $(PYTHON_IS_312) >/dev/null 2>&1; then \
+	    echo "error: PYTHON312=$(PYTHON312) is $$("$(PYTHON312)" -V 2>&1 | head -1), not Python 3.12." >&2; \
+	    echo "Pass PYTHON312=/path/to/python3.12, or leave it unset to find one on PATH or in pyenv." >&2; \
+	    exit 1; fi; \
+	  echo "==> Creating $(VENV) with $(PYTHON312) ($$("$(PYTHON312)" -V 2>&1))"; \
+	  "$(PYTHON312)" -m venv $(VENV) || { rm -rf $(VENV); exit 1; }; \
+	  $(PY) -m pip install --disable-pip-version-check --quiet --upgrade "pip<26.3"; \
+	fi
 
-$(STAMP): $(PY) requirements.txt requirements-dev.txt
-	$(PY) -m pip install --quiet --upgrade "pip<26.3"
-	$(PY) -m pip install --quiet -r requirements-dev.txt
-	touch $(STAMP)
+install-sandbox: venv
+	$(call install,sandbox,requirements-sandbox.txt,what make run needs)
 
-venv install: $(STAMP)
+install-deploy: venv
+	$(call install,deploy,requirements-deploy.txt,what make package and deploy need)
+
+install: venv
+	$(call install,dev,requirements-dev.txt,everything make test needs)
 
 # The browser tests drive Debian's Chromium through Playwright (never `playwright install`).
 chromium:
@@ -47,22 +76,23 @@ chromium:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	else echo "warning: /usr/bin/chromium is missing (apt-get install chromium as root); browser tests will be skipped" >&2; fi
 
-run: $(STAMP)
-	$(PY) -m sandbox run
+# FRESH=1 deletes the state saved by the last run first.
+run: install-sandbox
+	$(PY) -m sandbox run $(if $(FRESH),--fresh)
 
-lint: $(STAMP)
+lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-typecheck: $(STAMP)
+typecheck: install
 	$(VENV)/bin/mypy
 
-unit: $(STAMP) chromium
+unit: install chromium
 	$(VENV)/bin/pytest -n 2
 
 test: lint typecheck unit
 
-bench: $(STAMP)
+bench: install
 	$(PY) benchmarks/cold_start.py
 	$(PY) benchmarks/thumbnails.py
 	$(PY) benchmarks/posts_cache.py
@@ -79,14 +109,14 @@ PARAMS ?=
 DEPLOY_ARGS = --stage $(STAGE) $(if $(MAIL_SENDER),--mail-sender $(MAIL_SENDER)) \
 	$(foreach p,$(PARAMS),--parameter $(p))
 
-package: $(STAMP)
+package: install-deploy
 	$(PY) -m deploy package --stage $(STAGE)
 
 deploy: package
 	$(PY) -m deploy deploy $(DEPLOY_ARGS)
 
-resources: $(STAMP)
+resources: install-deploy
 	$(PY) -m deploy resources $(DEPLOY_ARGS)
 
-cfn-lint: $(STAMP)
+cfn-lint: install
 	$(PY) -m deploy lint --stage $(STAGE)

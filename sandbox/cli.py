@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -15,10 +16,13 @@ from sandbox.env import (
     DEFAULT_REGION,
     DEFAULT_SCHEDULE_SECONDS,
     DEFAULT_SITE_PORT,
+    DEFAULT_SNAPSHOT_SECONDS,
     DEFAULT_WARM_CONCURRENCY,
     ENDPOINTS_FILE,
+    NOT_RUNNING,
     SandboxError,
     SandboxSettings,
+    call_sandbox,
     point_at_sandbox,
     read_endpoints,
     sandbox_dir,
@@ -52,7 +56,9 @@ environment:
   SANDBOX_API_PORT   API port (default {DEFAULT_API_PORT})
   SANDBOX_SITE_PORT  the blog site's port (default {DEFAULT_SITE_PORT})
   SANDBOX_AWS_PORT   moto's port, the AWS endpoint (default {DEFAULT_AWS_PORT})
-  SANDBOX_DIR        where endpoints.json is written (default <repo>/.sandbox)
+  SANDBOX_HOST       the address to listen on (default 127.0.0.1; see the README first)
+  SANDBOX_DIR        where endpoints.json and the saved state live (default <repo>/.sandbox)
+  SANDBOX_SNAPSHOT_SECONDS  how often changes are saved (default {DEFAULT_SNAPSHOT_SECONDS:g})
   SANDBOX_SCHEDULE_SECONDS  period of schedules (the warmer) (default {DEFAULT_SCHEDULE_SECONDS})
   SANDBOX_WARM_CONCURRENCY  the warmer's concurrent calls (default {DEFAULT_WARM_CONCURRENCY})
   AWS_DEFAULT_REGION region of the fake AWS (default {DEFAULT_REGION})"""
@@ -89,15 +95,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    commands.add_parser(
+    run = commands.add_parser(
         "run",
         help="start the sandbox and serve until Ctrl-C",
-        description="Start moto (AWS) and the API on 127.0.0.1, create the tables and the "
-        "user pool from infra/resources.yaml, write endpoints.json, and serve until Ctrl-C "
-        "or SIGTERM.",
+        description="Start moto (AWS) and the API on 127.0.0.1 (or SANDBOX_HOST), create the "
+        "tables and the user pool from infra/resources.yaml, restore the state saved by the "
+        "last run, write endpoints.json, and serve until Ctrl-C or SIGTERM. The state is saved "
+        "every SANDBOX_SNAPSHOT_SECONDS (when it changed) and on stop.",
         epilog=_EXAMPLES.split("\n\n", 1)[1],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    run.add_argument("--fresh", action="store_true", help="delete the saved state and start empty")
 
     user = commands.add_parser("user", help="manage sandbox users").add_subparsers(
         dest="user_command", required=True, metavar="COMMAND"
@@ -125,9 +133,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     reset = commands.add_parser(
         "reset",
-        help="delete every item of every table (and every user with --users)",
-        description="Delete every item of every table the sandbox created; users are kept "
-        "unless --users is given.",
+        help="empty every table and the mail outbox (and delete every user with --users)",
+        description="Delete every item of every table the sandbox created and every sent "
+        "mail, and save that state at once; users are kept unless --users is given. With no "
+        "sandbox running, delete the saved state (users included).",
     )
     reset.add_argument("--users", action="store_true", help="delete every user as well")
 
@@ -253,9 +262,24 @@ def _delete_all(dynamodb: DynamoDBClient, table: str) -> int:
     return len(items)
 
 
+def forget_saved_state() -> list[str]:
+    """With no sandbox running, `reset` deletes what the next `run` would restore."""
+    from sandbox.state import STATE_DIR, StateStore  # noqa: PLC0415
+
+    store = StateStore(sandbox_dir(os.environ) / STATE_DIR)
+    if store.clear():
+        return [f"{NOT_RUNNING}; deleted its saved state in {store.directory}"]
+    return [f"{NOT_RUNNING}, and there is no saved state in {store.directory}"]
+
+
 def reset(*, users: bool) -> list[str]:
-    """Empty every app table (and the user pool with users=True); one report line each."""
-    endpoints, session = _connect()
+    """Empty every app table and the outbox (and the user pool with users=True), then save."""
+    try:
+        endpoints, session = _connect()
+    except SandboxError as e:
+        if NOT_RUNNING not in str(e):
+            raise
+        return forget_saved_state()
     dynamodb = session.client("dynamodb")
     report = []
     # The tables moto holds, not the template's: the template may have changed since `run`.
@@ -278,6 +302,11 @@ def reset(*, users: bool) -> list[str]:
         for name in names:
             cognito.admin_delete_user(UserPoolId=pool_id, Username=name)
         report.append(f"user pool {pool_id}: {len(names)} users deleted")
+    aws = str(endpoints["aws_endpoint_url"])
+    cleared = call_sandbox(aws, "outbox/clear", method="POST")
+    report.append(f"mail outbox: {cleared['deleted']} mails deleted")
+    # Saved now: a crash before the next periodic snapshot must not bring the data back.
+    call_sandbox(aws, "snapshot", method="POST")
     return report
 
 
@@ -287,7 +316,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "run":
             from sandbox.server import run  # noqa: PLC0415 - chalice and moto only for `run`
 
-            return run(SandboxSettings.from_environ(os.environ))
+            settings = SandboxSettings.from_environ(os.environ)
+            return run(dataclasses.replace(settings, fresh=args.fresh))
         if args.command == "user":
             print(create_user(args.email, args.password, editor=args.editor))
         elif args.command == "token":
@@ -306,4 +336,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SandboxError as e:
         print(f"sandbox: {e}", file=sys.stderr)
         return 1
+    except Exception as e:
+        # endpoints.json names a sandbox whose process lives but no longer serves (or another
+        # process got its pid): to the developer, that is no sandbox.
+        if not _is_connection_error(e):
+            raise
+        print(f"sandbox: {NOT_RUNNING}: {e}", file=sys.stderr)
+        return 1
     return 0
+
+
+def _is_connection_error(error: Exception) -> bool:
+    from botocore.exceptions import EndpointConnectionError  # noqa: PLC0415
+
+    return isinstance(error, EndpointConnectionError | ConnectionError)

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import re
 import tempfile
+import urllib.error
+import urllib.request
 from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
     from sandbox.resources import Mail, Media
@@ -17,6 +21,7 @@ if TYPE_CHECKING:
 ROOT = Path(__file__).resolve().parent.parent
 CHALICE_CONFIG = ROOT / ".chalice" / "config.json"
 
+# Where the sandbox listens unless SANDBOX_HOST says otherwise: loopback, this machine only.
 HOST = "127.0.0.1"
 STAGE = "sandbox"
 # The chalice stage whose environment variables the sandbox starts from, then overrides.
@@ -28,6 +33,8 @@ DEFAULT_AWS_PORT = 5000
 # Schedules (the warmer) fire this often in the sandbox, not at their production rate.
 DEFAULT_SCHEDULE_SECONDS = 60
 DEFAULT_WARM_CONCURRENCY = 2
+# The state is saved this often (when it changed) and when the sandbox stops.
+DEFAULT_SNAPSHOT_SECONDS = 5.0
 # The sandbox's own verified SES sender.
 SENDER = "blog@sandbox.example.com"
 ENDPOINTS_FILE = "endpoints.json"
@@ -46,6 +53,9 @@ _AWS_LEAKS = (
 _PLACEHOLDER = "set-by-"
 
 
+NOT_RUNNING = "no sandbox is running (start it with `make run`)"
+
+
 class SandboxError(Exception):
     """Something the developer can fix: a busy port, a bad setting, no running sandbox."""
 
@@ -59,6 +69,9 @@ class SandboxSettings:
     directory: Path
     schedule_seconds: float = DEFAULT_SCHEDULE_SECONDS
     warm_concurrency: int = DEFAULT_WARM_CONCURRENCY
+    host: str = HOST
+    snapshot_seconds: float = DEFAULT_SNAPSHOT_SECONDS
+    fresh: bool = False
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> SandboxSettings:
@@ -75,11 +88,34 @@ class SandboxSettings:
             warm_concurrency=int(
                 positive_from(environ, "SANDBOX_WARM_CONCURRENCY", DEFAULT_WARM_CONCURRENCY)
             ),
+            host=host_from(environ),
+            snapshot_seconds=max(
+                0.5, positive_from(environ, "SANDBOX_SNAPSHOT_SECONDS", DEFAULT_SNAPSHOT_SECONDS)
+            ),
         )
 
     @property
     def endpoints_file(self) -> Path:
         return self.directory / ENDPOINTS_FILE
+
+
+def host_from(environ: Mapping[str, str]) -> str:
+    """SANDBOX_HOST: one IP address of this machine to listen on (and to put in every URL)."""
+    value = environ.get("SANDBOX_HOST", "").strip()
+    if not value:
+        return HOST
+    try:
+        address = ipaddress.ip_address(value)
+    except ValueError as e:
+        raise SandboxError(
+            f"SANDBOX_HOST must be an IP address of this machine (e.g. 192.168.1.20), not {value!r}"
+        ) from e
+    if address.is_unspecified or address.version != 4:
+        raise SandboxError(
+            f"SANDBOX_HOST={value} cannot be put in a URL: name one IPv4 address of this machine "
+            "(`hostname -I` lists them)"
+        )
+    return value
 
 
 def sandbox_dir(environ: Mapping[str, str]) -> Path:
@@ -110,8 +146,8 @@ def positive_from(environ: Mapping[str, str], name: str, default: float) -> floa
     return number
 
 
-def url(port: int) -> str:
-    return f"http://{HOST}:{port}"
+def url(host: str, port: int) -> str:
+    return f"http://{host}:{port}"
 
 
 def aws_environment(endpoint_url: str, region: str) -> dict[str, str]:
@@ -126,6 +162,7 @@ def aws_environment(endpoint_url: str, region: str) -> dict[str, str]:
 
 
 def point_at_sandbox(environ: MutableMapping[str, str], endpoint_url: str, region: str) -> None:
+    host = urlsplit(endpoint_url).hostname or HOST
     """Make boto3, botocore and PynamoDB in this process talk to the sandbox only."""
     for name in _AWS_LEAKS:
         environ.pop(name, None)
@@ -136,7 +173,8 @@ def point_at_sandbox(environ: MutableMapping[str, str], endpoint_url: str, regio
     # A proxy configured for the internet must not see calls to the loopback sandbox.
     for name in ("NO_PROXY", "no_proxy"):
         hosts = [h for h in environ.get(name, "").split(",") if h.strip()]
-        environ[name] = ",".join([*hosts, *(h for h in (HOST, "localhost") if h not in hosts)])
+        local = [h for h in dict.fromkeys((host, HOST, "localhost")) if h not in hosts]
+        environ[name] = ",".join([*hosts, *local])
 
 
 def stage_environment(
@@ -231,16 +269,15 @@ def read_endpoints(path: Path) -> dict[str, Any]:
         data: dict[str, Any] = json.loads(path.read_text())
     except FileNotFoundError as e:
         raise SandboxError(
-            f"no sandbox is running ({path} does not exist): start one with `make run` "
-            "(or `python -m sandbox run`); set SANDBOX_DIR if it uses another directory"
+            f"{NOT_RUNNING}; no {path} (set SANDBOX_DIR if it uses another directory)"
         ) from e
     except json.JSONDecodeError as e:
         raise SandboxError(f"{path} is not valid JSON: {e}") from e
     pid = data.get("pid")
     if isinstance(pid, int) and not pid_alive(pid):
-        raise SandboxError(
-            f"the sandbox that wrote {path} (pid {pid}) is no longer running: start it again"
-        )
+        # Left by a sandbox that was killed: it only misleads the next reader.
+        path.unlink(missing_ok=True)
+        raise SandboxError(NOT_RUNNING)
     return data
 
 
@@ -263,3 +300,25 @@ def pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def call_sandbox(
+    aws_endpoint_url: str, action: str, method: str = "GET", timeout: float = 30.0
+) -> Any:
+    """Call a control route of the running sandbox (sandbox.control) and return its JSON."""
+    address = f"{aws_endpoint_url.rstrip('/')}/_sandbox/{action}"
+    if not address.startswith(("http://", "https://")):
+        raise SandboxError(f"the AWS endpoint {aws_endpoint_url!r} is not an http(s) URL")
+    # Never through a proxy: the sandbox is on this machine.
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    body = b"" if method == "POST" else None
+    request = urllib.request.Request(address, method=method, data=body)  # noqa: S310 - http(s)
+    try:
+        with opener.open(request, timeout=timeout) as response:
+            return json.load(response)
+    except urllib.error.HTTPError as e:
+        raise SandboxError(f"the sandbox answered {e.code} for {method} {address}") from e
+    except (urllib.error.URLError, OSError) as e:
+        raise SandboxError(f"{NOT_RUNNING}: nothing answers at {aws_endpoint_url} ({e})") from e
+    except ValueError as e:
+        raise SandboxError(f"the sandbox's {address} is not JSON: {e}") from e

@@ -1,9 +1,9 @@
 """The mail outbox: what moto's SES has "sent", read from the running sandbox's moto server.
 
-moto keeps every sent mail in memory and shows it, with all its other models, at
-`/moto-api/data.json` under "ses": `Message` (SendEmail: one body, the HTML part when there is
-one), `RawMessage` (SendRawEmail: the whole MIME text) and `TemplateMessage` (templated sends:
-the template's name and data, never rendered). Each list is in sending order.
+moto keeps every sent mail in memory; the sandbox serves them (sandbox.control) as moto's
+`/moto-api/data.json` shows them under "ses": `Message` (SendEmail: one body, the HTML part
+when there is one), `RawMessage` (SendRawEmail: the whole MIME text) and `TemplateMessage`
+(templated sends: the template's name and data, never rendered). Each list is in sending order.
 """
 
 from __future__ import annotations
@@ -13,8 +13,6 @@ import email.policy
 import json
 import os
 import re
-import urllib.error
-import urllib.request
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from email.message import EmailMessage
@@ -22,10 +20,10 @@ from email.utils import getaddresses
 from html.parser import HTMLParser
 from typing import Any
 
-from sandbox.env import ENDPOINTS_FILE, SandboxError, read_endpoints, sandbox_dir
+from sandbox.env import ENDPOINTS_FILE, SandboxError, call_sandbox, read_endpoints, sandbox_dir
 
-DATA_PATH = "/moto-api/data.json"
-_TIMEOUT = 10.0
+# The sandbox's control route with the outbox in data.json's shape (sandbox.control).
+OUTBOX_PATH = "outbox"
 
 # Elements after which plain text starts a new line (or a new paragraph).
 _BREAKS = {"br", "tr"}
@@ -240,30 +238,9 @@ def parse_mails(data: Mapping[str, Any]) -> list[Mail]:
     return mails
 
 
-def fetch_model_data(aws_endpoint_url: str, timeout: float = _TIMEOUT) -> dict[str, Any]:
-    """moto's dump of every model it holds; SandboxError when moto cannot be read."""
-    address = aws_endpoint_url.rstrip("/") + DATA_PATH
-    if not address.startswith(("http://", "https://")):
-        raise SandboxError(f"the AWS endpoint {aws_endpoint_url!r} is not an http(s) URL")
-    # Never through a proxy: moto listens on loopback.
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    try:
-        with opener.open(address, timeout=timeout) as response:
-            data: Any = json.load(response)
-    except urllib.error.HTTPError as e:
-        raise SandboxError(f"moto answered {e.code} for {address}") from e
-    except (urllib.error.URLError, OSError) as e:
-        raise SandboxError(f"cannot read the outbox from moto at {address}: {e}") from e
-    except ValueError as e:
-        raise SandboxError(f"moto's {DATA_PATH} is not JSON: {e}") from e
-    if not isinstance(data, dict):
-        raise SandboxError(f"moto's {DATA_PATH} is not a JSON object")
-    return data
-
-
 def read_outbox(aws_endpoint_url: str, to: str | None = None) -> list[Mail]:
     """The mails moto's SES has sent, optionally only those to one address."""
-    mails = parse_mails(fetch_model_data(aws_endpoint_url))
+    mails = parse_mails(call_sandbox(aws_endpoint_url, OUTBOX_PATH))
     return [m for m in mails if to is None or m.addressed_to(to)]
 
 

@@ -22,6 +22,7 @@ from chalice.app import DynamoDBEventConfig, ScheduledEventConfig, SQSEventConfi
 from chalice.local import LambdaContext
 
 from deploy.functions import scheduled_event as deploy_scheduled_event
+from sandbox import logs
 
 log = logging.getLogger("sandbox.pump")
 
@@ -177,7 +178,8 @@ class EventPump:
         context = LambdaContext(function_name=name, memory_size=512, max_runtime_ms=60_000)
         with self._lock:
             self.stats.runs[name] = self.stats.runs.get(name, 0) + 1
-        return handler(event, context)
+        with logs.handling(name):
+            return handler(event, context)
 
     def _count(self, delivered: int = 0, failed: int = 0, dropped: int = 0) -> None:
         with self._lock:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -92,13 +93,29 @@ class UserPool:
     client_id: str
 
 
-def create_tables(stage: str, session: boto3.Session | None = None) -> dict[str, str]:
-    """Create every table of the template; returns logical id → table name."""
+# Called with a table's or bucket's name once it exists, before it notifies anyone.
+Fill = Callable[[str], None]
+
+
+def create_tables(
+    stage: str, session: boto3.Session | None = None, fill: Fill | None = None
+) -> dict[str, str]:
+    """Create every table of the template; returns logical id → table name.
+
+    `fill` writes a table's saved items before its stream is enabled: restored items are not
+    news, and must not send a welcome mail again.
+    """
     client = (session or boto3.Session()).client("dynamodb")
     names: dict[str, str] = {}
     for name, args in table_definitions(stage).items():
-        client.create_table(**args)
+        stream = args.get("StreamSpecification") if fill else None
+        skip = {"StreamSpecification"} if stream is not None else set()
+        client.create_table(**{k: v for k, v in args.items() if k not in skip})
         names[name] = args["TableName"]
+        if fill is not None:
+            fill(args["TableName"])
+        if stream is not None:
+            client.update_table(TableName=args["TableName"], StreamSpecification=stream)
     ttl_props = {
         name: res["Properties"].get("TimeToLiveSpecification")
         for name, res in resources_of("AWS::DynamoDB::Table").items()
@@ -195,8 +212,13 @@ def create_queues(
     return urls, refs
 
 
-def create_media(stage: str, session: boto3.Session | None = None) -> Media:
-    """Create the queues (with redrive) and the media bucket with its notification to the queue."""
+def create_media(
+    stage: str, session: boto3.Session | None = None, fill: Fill | None = None
+) -> Media:
+    """Create the queues (with redrive) and the media bucket with its notification to the queue.
+
+    `fill` writes the bucket's saved objects before the notification is set (no thumbnails again).
+    """
     session = session or boto3.Session()
     s3 = session.client("s3")
     params = {"Stage": stage}
@@ -205,6 +227,8 @@ def create_media(stage: str, session: boto3.Session | None = None) -> Media:
     props = resolve(bucket_res["Properties"], params, refs)
     bucket = props["BucketName"]
     s3.create_bucket(Bucket=bucket)
+    if fill is not None:
+        fill(bucket)
     cors_rules: list[Any] = []
     for rule in props["CorsConfiguration"]["CorsRules"]:
         # CloudFormation names one field of a CORS rule differently from the S3 API.

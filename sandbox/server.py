@@ -15,6 +15,7 @@ import socketserver
 import sys
 import threading
 import traceback
+from collections.abc import Callable, Sequence
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from types import FrameType
@@ -36,17 +37,20 @@ from chalice.local import (
 )
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from sandbox import logs
 from sandbox.cognito import TokenVerifier, install
+from sandbox.control import SandboxAwsApp
 from sandbox.env import (
     BASE_STAGE,
     CHALICE_CONFIG,
-    HOST,
+    DEFAULT_REGION,
     ROOT,
     SENDER,
     STAGE,
     SandboxError,
     SandboxSettings,
     app_environment,
+    aws_environment,
     pid_alive,
     placeholders,
     point_at_sandbox,
@@ -55,6 +59,7 @@ from sandbox.env import (
     stage_environment,
     write_endpoints,
 )
+from sandbox.persist import Restorer, Snapshotter, clear_outbox, outbox_data
 from sandbox.pump import EventPump, Handler, scheduled_event
 from sandbox.resources import (
     create_mail,
@@ -65,6 +70,7 @@ from sandbox.resources import (
 )
 from sandbox.serving import ThreadedServer
 from sandbox.site import SiteServer
+from sandbox.state import STATE_DIR, StateStore
 
 _ERROR_CODES = {401: "UnauthorizedError", 403: "ForbiddenError"}
 
@@ -126,9 +132,10 @@ class SandboxRequestHandler(ChaliceRequestHandler):
             self._send_envelope(403, "ForbiddenError", message)
             return
         try:
-            response = self.local_gateway.handle_request(
-                method=self.command, path=self.path, headers=headers, body=body
-            )
+            with logs.handling("api_handler"):
+                response = self.local_gateway.handle_request(
+                    method=self.command, path=self.path, headers=headers, body=body
+                )
         except LocalGatewayException as e:
             self._send_http_response(e.CODE, dict(e.headers), error_body(e.CODE, e.body))
             return
@@ -175,6 +182,16 @@ class MotoServer(ThreadedServer):
 
     name = "aws"
 
+    def __init__(self, host: str, port: int, region: str = DEFAULT_REGION) -> None:
+        super().__init__(host, port)
+        # The sandbox's credentials: the one key the S3 POST checks accept.
+        credentials = aws_environment("", "")
+        self._secrets = {credentials["AWS_ACCESS_KEY_ID"]: credentials["AWS_SECRET_ACCESS_KEY"]}
+        self.actions: dict[tuple[str, str], Callable[[], Any]] = {
+            ("GET", "outbox"): lambda: outbox_data(region),
+            ("POST", "outbox/clear"): lambda: {"deleted": clear_outbox(region)},
+        }
+
     def _bind(self) -> BaseWSGIServer:
         from moto.moto_server.werkzeug_app import (  # noqa: PLC0415 - slow import, only here
             DomainDispatcherApplication,
@@ -193,11 +210,13 @@ class MotoServer(ThreadedServer):
         except OSError as e:
             sock.close()
             raise self.cannot_listen("AWS (moto)", "SANDBOX_AWS_PORT", e) from e
+        app = SandboxAwsApp(DomainDispatcherApplication(create_backend_app), self._secrets)
+        app.actions = self.actions
         try:
             return make_server(
                 self._host,
                 sock.getsockname()[1],
-                DomainDispatcherApplication(create_backend_app),
+                app,
                 threaded=True,
                 request_handler=MotoRequestHandler,
                 fd=sock.fileno(),
@@ -276,6 +295,8 @@ class Sandbox:
     def __init__(self, settings: SandboxSettings, err: TextIO = sys.stderr) -> None:
         self.settings = settings
         self.endpoints: dict[str, Any] | None = None
+        # What start() did with the saved state, for the banner.
+        self.state_report: list[str] = []
         self._err = err
         self._components: list[Component] = []
 
@@ -290,14 +311,29 @@ class Sandbox:
     def _start(self) -> dict[str, Any]:
         settings = self.settings
         self._refuse_second_sandbox()
-        moto = MotoServer(HOST, settings.aws_port)
+        # Ids derived from the pool's and client's definitions: a mobile app's settings hold.
+        os.environ["MOTO_COGNITO_IDP_USER_POOL_ID_STRATEGY"] = "HASH"
+        os.environ["MOTO_COGNITO_IDP_USER_POOL_CLIENT_ID_STRATEGY"] = "HASH"
+        moto = MotoServer(settings.host, settings.aws_port, settings.region)
         self._add(moto)
         point_at_sandbox(os.environ, moto.url, settings.region)
         session = boto3.Session(region_name=settings.region)
-        tables = create_tables(STAGE, session)
-        media = create_media(STAGE, session)
+        store = StateStore(settings.directory / STATE_DIR)
+        if settings.fresh and store.clear():
+            self.state_report.append(f"--fresh: deleted the saved state in {store.directory}")
+        restorer = Restorer(store, session, settings.region)
+        tables = create_tables(STAGE, session, fill=restorer.table)
+        media = create_media(STAGE, session, fill=restorer.bucket)
         mail = create_mail(STAGE, SENDER, session)
         pool = create_user_pool(STAGE, session)
+        restorer.rest(pool.id)
+        self._report_restore(restorer, store)
+        # Before the app: stopped after it, so the last snapshot sees everything it did.
+        snapshots = Snapshotter(
+            store, session, settings.region, pool.id, period=settings.snapshot_seconds
+        )
+        self._add(snapshots)
+        self._control(moto, snapshots)
         environment = app_environment(
             stage_environment(), tables, pool.arn, secrets.token_urlsafe(32)
         )
@@ -317,9 +353,11 @@ class Sandbox:
             client_id=pool.client_id,
             jwks_url=f"{moto.url}/{pool.id}/.well-known/jwks.json",
         )
-        api = ApiServer(app, chalice_config(app, environment), verifier, HOST, settings.api_port)
+        api = ApiServer(
+            app, chalice_config(app, environment), verifier, settings.host, settings.api_port
+        )
         self._add(api)
-        site = SiteServer(HOST, settings.site_port, api.url)
+        site = SiteServer(settings.host, settings.site_port, api.url)
         self._add(site)
         # Settings are read on first use: no request or event can come before this line.
         os.environ["SITE_URL"] = environment["SITE_URL"] = site.url
@@ -348,6 +386,11 @@ class Sandbox:
             "idempotency_table": tables["IdempotencyTable"],
             "tables": tables,
             "pump": {"schedule_seconds": settings.schedule_seconds},
+            "state": {
+                "directory": str(store.directory),
+                "restored": restorer.snapshot is not None,
+                "snapshot_seconds": settings.snapshot_seconds,
+            },
             "app_environment": environment,
             "pid": os.getpid(),
         }
@@ -355,6 +398,20 @@ class Sandbox:
         write_endpoints(settings.endpoints_file, endpoints)
         self.endpoints = endpoints
         return endpoints
+
+    def _report_restore(self, restorer: Restorer, store: StateStore) -> None:
+        if restorer.snapshot is not None:
+            self.state_report.append(
+                f"restored the state saved {restorer.saved_at} from {store.directory}: "
+                f"{restorer.snapshot.summary()}"
+            )
+        else:
+            self.state_report.append(f"no saved state: starting empty (saved to {store.directory})")
+        self.state_report.extend(f"warning: {problem}" for problem in restorer.problems)
+
+    def _control(self, moto: MotoServer, snapshots: Snapshotter) -> None:
+        """The control route that `reset` uses to save the emptied state at once."""
+        moto.actions[("POST", "snapshot")] = lambda: {"saved": snapshots.save()}
 
     def _add(self, component: Component) -> None:
         component.start()
@@ -393,7 +450,9 @@ def python_command(executable: str = sys.executable, root: Path = ROOT) -> str:
     return "python"
 
 
-def banner(endpoints: dict[str, Any], endpoints_file: Path, python: str) -> str:
+def banner(
+    endpoints: dict[str, Any], endpoints_file: Path, python: str, state: Sequence[str] = ()
+) -> str:
     cli = f"{python} -m sandbox"
     api = endpoints["api_url"]
     return "\n".join(
@@ -405,6 +464,7 @@ def banner(endpoints: dict[str, Any], endpoints_file: Path, python: str) -> str:
             f"  user pool   {endpoints['user_pool_id']} (app client "
             f"{endpoints['user_pool_client_id']})",
             f"  endpoints   {endpoints_file}",
+            *(f"  state       {line}" for line in state),
             f"Create a user:  {cli} user create me@example.com 'Passw0rd!!' [--editor]",
             f"Get a token:    TOKEN=$({cli} token me@example.com 'Passw0rd!!'); "
             f'curl -H "Authorization: $TOKEN" {api}/todos',
@@ -423,6 +483,7 @@ def run(settings: SandboxSettings, out: TextIO = sys.stdout, err: TextIO = sys.s
 
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     sandbox = Sandbox(settings, err)
+    logs.configure(err)
     try:
         try:
             endpoints = sandbox.start()
@@ -432,7 +493,8 @@ def run(settings: SandboxSettings, out: TextIO = sys.stdout, err: TextIO = sys.s
         # moto's backends are a great many long-lived objects; frozen, the garbage collector
         # stops walking them on every full collection (and at exit, which took seconds).
         gc.freeze()
-        print(banner(endpoints, settings.endpoints_file, python_command()), file=out, flush=True)
+        text = banner(endpoints, settings.endpoints_file, python_command(), sandbox.state_report)
+        print(text, file=out, flush=True)
         # A timed wait: the signal handler runs between waits even if the wait is not interrupted.
         while not stopping.wait(0.2):
             pass
@@ -441,5 +503,10 @@ def run(settings: SandboxSettings, out: TextIO = sys.stdout, err: TextIO = sys.s
         sandbox.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    print("Sandbox stopped.", file=out, flush=True)
+    print(
+        f"Sandbox stopped. Its state is saved in {settings.directory / STATE_DIR} "
+        "(`make run` restores it, `make run FRESH=1` starts empty).",
+        file=out,
+        flush=True,
+    )
     return 0

@@ -34,7 +34,7 @@ class ThreadedServer:
 
     @property
     def url(self) -> str:
-        return url(self.port)
+        return url(self._host, self.port)
 
     def cannot_listen(self, what: str, variable: str, error: OSError) -> SandboxError:
         return SandboxError(

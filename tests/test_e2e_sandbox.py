@@ -86,7 +86,8 @@ class Sandbox:
         )
 
 
-def start_sandbox(directory: Path) -> Sandbox:
+def start_sandbox(directory: Path, *args: str) -> Sandbox:
+    """`python -m sandbox run ARGS` with its state and endpoints in `directory`, on free ports."""
     api_port, site_port, aws_port = free_ports(3)
     env = {
         **os.environ,
@@ -98,7 +99,7 @@ def start_sandbox(directory: Path) -> Sandbox:
     # A file, not a pipe: nobody reads the log while tests run, and a full pipe blocks.
     with (directory / "sandbox.log").open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "sandbox", "run"],
+            [sys.executable, "-m", "sandbox", "run", *args],
             cwd=ROOT,
             env=env,
             stdout=log,

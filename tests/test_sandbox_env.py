@@ -158,12 +158,13 @@ def test_read_endpoints_without_a_file_says_how_to_start(tmp_path: Path) -> None
         read_endpoints(tmp_path / "endpoints.json")
 
 
-def test_read_endpoints_of_a_dead_sandbox_is_an_error(tmp_path: Path) -> None:
+def test_read_endpoints_of_a_killed_sandbox_says_none_runs_and_removes_it(tmp_path: Path) -> None:
     path = tmp_path / "endpoints.json"
     # Beyond the kernel's pid_max, so no process can have it.
     write_endpoints(path, {"pid": 2**31 - 1})
-    with pytest.raises(SandboxError, match="no longer running"):
+    with pytest.raises(SandboxError, match=r"^no sandbox is running \(start it with `make run`\)$"):
         read_endpoints(path)
+    assert not path.exists()
 
 
 def test_remove_endpoints_leaves_another_sandbox_file(tmp_path: Path) -> None:
@@ -173,3 +174,28 @@ def test_remove_endpoints_leaves_another_sandbox_file(tmp_path: Path) -> None:
     assert path.exists()
     remove_endpoints(path, os.getpid() + 1)
     assert not path.exists()
+
+
+def test_sandbox_host_defaults_to_loopback() -> None:
+    assert SandboxSettings.from_environ({}).host == "127.0.0.1"
+
+
+def test_sandbox_host_takes_an_address_of_this_machine() -> None:
+    assert SandboxSettings.from_environ({"SANDBOX_HOST": " 192.168.1.20 "}).host == "192.168.1.20"
+
+
+@pytest.mark.parametrize("value", ["0.0.0.0", "my-laptop", "::1"])  # noqa: S104 - refused
+def test_sandbox_host_that_cannot_be_in_a_url_is_refused(value: str) -> None:
+    with pytest.raises(SandboxError, match="SANDBOX_HOST"):
+        SandboxSettings.from_environ({"SANDBOX_HOST": value})
+
+
+def test_point_at_sandbox_keeps_its_host_off_the_proxy() -> None:
+    environ: dict[str, str] = {"NO_PROXY": "corp.example"}
+    point_at_sandbox(environ, "http://192.168.1.20:5000", "us-east-1")
+    assert environ["NO_PROXY"].split(",") == [
+        "corp.example",
+        "192.168.1.20",
+        "127.0.0.1",
+        "localhost",
+    ]

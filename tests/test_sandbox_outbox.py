@@ -13,10 +13,9 @@ import boto3
 import pytest
 
 from sandbox.cli import build_parser, main
-from sandbox.env import SandboxError, write_endpoints
+from sandbox.env import SandboxError, call_sandbox, write_endpoints
 from sandbox.outbox import (
     Mail,
-    fetch_model_data,
     html_to_text,
     parse_mails,
     read_outbox,
@@ -279,14 +278,21 @@ def test_read_outbox_finds_what_moto_ses_sent(moto: str) -> None:
     assert mail.text == "Unsubscribe <https://example.com/u?token=t>"
 
 
-def test_fetch_model_data_from_nothing_listening_is_a_sandbox_error() -> None:
-    with pytest.raises(SandboxError, match="cannot read the outbox"):
-        fetch_model_data("http://127.0.0.1:9", timeout=2)
+def test_call_sandbox_with_nothing_listening_says_no_sandbox_is_running() -> None:
+    with pytest.raises(SandboxError, match=r"no sandbox is running \(start it with `make run`\)"):
+        call_sandbox("http://127.0.0.1:9", "outbox", timeout=2)
 
 
-def test_fetch_model_data_refuses_a_non_http_url() -> None:
+def test_call_sandbox_refuses_a_non_http_url() -> None:
     with pytest.raises(SandboxError, match="not an http"):
-        fetch_model_data("file:///etc/passwd")
+        call_sandbox("file:///etc/passwd", "outbox")
+
+
+def test_outbox_clear_empties_the_outbox(moto: str) -> None:
+    send(moto, f"reader-{uuid.uuid4().hex[:8]}@example.com", "Hello")
+    assert read_outbox(moto)
+    assert call_sandbox(moto, "outbox/clear", method="POST")["deleted"] >= 1
+    assert read_outbox(moto) == []
 
 
 # -- the `mail` command -------------------------------------------------------------------------

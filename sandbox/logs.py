@@ -1,0 +1,100 @@
+"""The `make run` log: the app's own log lines, readable, each marked with the handler it came from.
+
+The pump and the API server name the handler they are running (`handling`); a filter puts that
+name on every record logged meanwhile in that thread. Records the app writes as JSON (Lambda's
+format) are shown as their message and the fields that say something, not as raw JSON.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import json
+import logging
+import sys
+from collections.abc import Iterator
+from typing import Any, TextIO
+
+_current: contextvars.ContextVar[str | None] = contextvars.ContextVar("handler", default=None)
+# Loggers whose INFO lines a developer wants: the app's and the sandbox's. Libraries say WARNING.
+APP_LOGGERS = ("app", "chalicelib", "sandbox")
+# Fields of a JSON record that the line shows anyway, or that only repeat what Lambda knows.
+_KNOWN = {
+    "message",
+    "msg",
+    "level",
+    "levelname",
+    "timestamp",
+    "time",
+    "logger",
+    "name",
+    "location",
+    "function_name",
+    "function_arn",
+    "function_memory_size",
+    "function_request_id",
+    "xray_trace_id",
+    "service",
+    "sampling_rate",
+}
+
+
+@contextlib.contextmanager
+def handling(name: str) -> Iterator[None]:
+    """Marks every log record of this thread, meanwhile, as coming from handler `name`."""
+    token = _current.set(name)
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
+class _HandlerName(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.handler = _current.get() or record.name.split(".", 1)[0]
+        return True
+
+
+def readable(message: str) -> str:
+    """A JSON log line as `message key=value ...`; anything else unchanged."""
+    text = message.strip()
+    if not (text.startswith("{") and text.endswith("}")):
+        return message
+    try:
+        data: Any = json.loads(text)
+    except ValueError:
+        return message
+    if not isinstance(data, dict):
+        return message
+    head = str(data.get("message", data.get("msg", "")))
+    rest = " ".join(
+        f"{k}={v if isinstance(v, str) else json.dumps(v)}"
+        for k, v in data.items()
+        if k not in _KNOWN and v not in (None, "", [], {})
+    )
+    return f"{head} {rest}".strip()
+
+
+class ReadableFormatter(logging.Formatter):
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(handler)-18s %(levelname)-7s %(message)s", "%H:%M:%S")
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - logging's name
+        record.message = readable(record.message)
+        return super().formatMessage(record)
+
+
+def configure(stream: TextIO = sys.stderr) -> logging.Handler:
+    """Send the app's INFO lines (and everyone's warnings) to `stream`, marked with the handler."""
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(_HandlerName())
+    handler.setFormatter(ReadableFormatter())
+    root = logging.getLogger()
+    # The one handler: one the app installs for Lambda would print each line a second time.
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(logging.WARNING)
+    for name in APP_LOGGERS:
+        logging.getLogger(name).setLevel(logging.INFO)
+    return handler

@@ -1,0 +1,163 @@
+"""End to end: the sandbox keeps its state across restarts, and `--fresh` and `reset` clear it."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.test_e2e_sandbox import (
+    PASSWORD,
+    ROOT,
+    Sandbox,
+    call,
+    create_user,
+    start_sandbox,
+    stop_sandbox,
+)
+
+pytestmark = pytest.mark.e2e
+POLL_TIMEOUT = 20.0
+
+
+def _wait_for_mail(sandbox: Sandbox, to: str) -> list[dict[str, str]]:
+    deadline = time.monotonic() + POLL_TIMEOUT
+    while time.monotonic() < deadline:
+        mails: list[dict[str, str]] = json.loads(sandbox.cli("mail", "--to", to, "--json"))
+        if mails:
+            return mails
+        time.sleep(0.2)
+    pytest.fail(f"no mail to {to} after {POLL_TIMEOUT:.0f} s")
+
+
+def _ids(sandbox: Sandbox) -> tuple[str, str]:
+    return sandbox.endpoints["user_pool_id"], sandbox.endpoints["user_pool_client_id"]
+
+
+def test_restart_keeps_users_todos_mails_and_the_pool_ids(tmp_path: Path) -> None:
+    first = start_sandbox(tmp_path)
+    try:
+        user = create_user(first, "keeper")
+        todo = call(first, "POST", "/todos", user.token, {"title": "Survive"}).json()
+        reader = f"reader-{user.sub[:8]}@example.com"
+        subscribed = call(first, "POST", "/subscriptions", body={"email": reader})
+        assert subscribed.status_code == 202
+        mails = _wait_for_mail(first, reader)
+        ids = _ids(first)
+        assert not first.endpoints["state"]["restored"]
+    finally:
+        assert stop_sandbox(first.process) == 0
+
+    second = start_sandbox(tmp_path)
+    try:
+        assert second.endpoints["state"]["restored"]
+        assert "restored the state saved" in second.output()
+        assert _ids(second) == ids
+        # The token from before the restart still verifies: same pool, same signing key.
+        listed = call(second, "GET", "/todos", user.token).json()["items"]
+        assert [t["id"] for t in listed] == [todo["id"]]
+        new_token = second.cli("token", user.email, PASSWORD)
+        assert call(second, "GET", f"/todos/{todo['id']}", new_token).json() == todo
+        assert json.loads(second.cli("mail", "--to", reader, "--json")) == mails
+    finally:
+        stop_sandbox(second.process)
+
+
+def test_kill_9_loses_nothing_saved_by_a_periodic_snapshot(tmp_path: Path) -> None:
+    first = start_sandbox(tmp_path)
+    try:
+        user = create_user(first, "crash")
+        todo = call(first, "POST", "/todos", user.token, {"title": "Saved"}).json()
+        state = tmp_path / "state" / "state.json"
+        deadline = time.monotonic() + POLL_TIMEOUT
+        while time.monotonic() < deadline:
+            if state.exists() and todo["id"] in state.read_text():
+                break
+            time.sleep(0.2)
+        else:
+            pytest.fail("no periodic snapshot holds the todo")
+    finally:
+        first.process.send_signal(signal.SIGKILL)
+        first.process.wait()
+
+    second = start_sandbox(tmp_path)
+    try:
+        assert second.endpoints["state"]["restored"]
+        listed = call(second, "GET", "/todos", user.token).json()["items"]
+        assert [t["id"] for t in listed] == [todo["id"]]
+    finally:
+        stop_sandbox(second.process)
+
+
+def test_fresh_start_forgets_the_saved_state(tmp_path: Path) -> None:
+    first = start_sandbox(tmp_path)
+    try:
+        user = create_user(first, "forgotten")
+    finally:
+        stop_sandbox(first.process)
+    second = start_sandbox(tmp_path, "--fresh")
+    try:
+        assert not second.endpoints["state"]["restored"]
+        assert "--fresh: deleted the saved state" in second.output()
+        # The pool's id and signing key stay, so the old token verifies; its data is gone.
+        assert call(second, "GET", "/todos", user.token).json()["items"] == []
+        done = subprocess.run(
+            [sys.executable, "-m", "sandbox", "token", user.email, PASSWORD],
+            cwd=ROOT,
+            env=second.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 1
+        assert "wrong e-mail or password" in done.stderr
+    finally:
+        stop_sandbox(second.process)
+
+
+def test_reset_empties_the_outbox_and_saves_at_once(tmp_path: Path) -> None:
+    sandbox = start_sandbox(tmp_path)
+    try:
+        reader = "reset-reader@example.com"
+        call(sandbox, "POST", "/subscriptions", body={"email": reader})
+        _wait_for_mail(sandbox, reader)
+        report = sandbox.cli("reset")
+        assert "mail outbox: " in report
+        assert json.loads(sandbox.cli("mail", "--json")) == []
+        saved = json.loads((tmp_path / "state" / "state.json").read_text())
+        assert saved["mails"] == []
+        assert all(items == [] for items in saved["tables"].values())
+    finally:
+        stop_sandbox(sandbox.process)
+
+
+def test_reset_with_no_sandbox_running_deletes_the_saved_state(tmp_path: Path) -> None:
+    sandbox = start_sandbox(tmp_path)
+    stop_sandbox(sandbox.process)
+    assert (tmp_path / "state" / "state.json").exists()
+    report = sandbox.cli("reset")
+    assert report.startswith("no sandbox is running (start it with `make run`)")
+    assert not (tmp_path / "state").exists()
+
+
+def test_cli_after_kill_9_says_no_sandbox_is_running(tmp_path: Path) -> None:
+    sandbox = start_sandbox(tmp_path)
+    sandbox.process.send_signal(signal.SIGKILL)
+    sandbox.process.wait()
+    done = subprocess.run(
+        [sys.executable, "-m", "sandbox", "mail"],
+        cwd=ROOT,
+        env=sandbox.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert done.stderr.strip() == "sandbox: no sandbox is running (start it with `make run`)"

@@ -1,0 +1,74 @@
+"""The `make run` log: handlers' lines, marked with the handler, JSON lines made readable."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Iterator
+
+import pytest
+
+from sandbox import logs
+
+
+@pytest.fixture
+def output() -> Iterator[io.StringIO]:
+    root = logging.getLogger()
+    saved = (list(root.handlers), root.level)
+    levels = {name: logging.getLogger(name).level for name in logs.APP_LOGGERS}
+    stream = io.StringIO()
+    logs.configure(stream)
+    try:
+        yield stream
+    finally:
+        for handler in list(root.handlers):
+            root.removeHandler(handler)
+        for handler in saved[0]:
+            root.addHandler(handler)
+        root.setLevel(saved[1])
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)
+
+
+def test_app_info_lines_are_marked_with_the_running_handler(output: io.StringIO) -> None:
+    with logs.handling("make_thumbnails"):
+        logging.getLogger("chalicelib.services.photos").info("photo %s failed", "p-1")
+    (line,) = output.getvalue().splitlines()
+    assert line.split()[1:] == ["make_thumbnails", "INFO", "photo", "p-1", "failed"]
+
+
+def test_lines_outside_a_handler_are_marked_with_their_logger(output: io.StringIO) -> None:
+    logging.getLogger("sandbox.pump").warning("source broken")
+    assert output.getvalue().split()[1:3] == ["sandbox", "WARNING"]
+
+
+def test_library_info_lines_stay_out(output: io.StringIO) -> None:
+    logging.getLogger("botocore.credentials").info("found credentials")
+    assert output.getvalue() == ""
+
+
+def test_json_lines_show_their_message_and_fields(output: io.StringIO) -> None:
+    record = {
+        "timestamp": "2026-12-01T10:00:00Z",
+        "level": "INFO",
+        "message": "request done",
+        "route": "/todos",
+        "status": 201,
+        "function_request_id": "abc",
+    }
+    with logs.handling("api_handler"):
+        logging.getLogger("chalicelib.api").info(json.dumps(record))
+    assert output.getvalue().split(" ", 1)[1].split() == [
+        "api_handler",
+        "INFO",
+        "request",
+        "done",
+        "route=/todos",
+        "status=201",
+    ]
+
+
+@pytest.mark.parametrize("text", ["plain words", "{not json}", "[1, 2]", '{"a": 1'])
+def test_readable_leaves_other_lines_alone(text: str) -> None:
+    assert logs.readable(text) == text
