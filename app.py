@@ -10,10 +10,12 @@ from chalice.app import CloudWatchEvent, DynamoDBEvent, SQSEvent
 
 from chalicelib import __version__
 from chalicelib.api import deps, photos, posts, subscriptions, todos
-from chalicelib.api.http import BODYLESS
+from chalicelib.api.http import API_CORS, BODYLESS
 from chalicelib.warm import WarmableChalice
 
 app = WarmableChalice(app_name="mytodolist")
+# Every route's CORS (blueprints take the default when registered, so it is set first).
+app.api.cors = API_CORS
 app.register_blueprint(todos.bp)
 app.register_blueprint(photos.bp)
 app.register_blueprint(posts.bp)

@@ -41,7 +41,9 @@ OUTPUT_FOR_VARIABLE: Final[Mapping[str, str]] = {
 # Variables whose output names a Secrets Manager secret: the value is the secret's string.
 SECRET_OUTPUT_FOR_VARIABLE: Final[Mapping[str, str]] = {"CURSOR_SECRET": "CursorSecretArn"}
 # Variables that come from the stage's config, not from a resource.
-STAGE_VARIABLES: Final = frozenset({"APP_STAGE", "API_FUNCTION_NAME", "WARM_CONCURRENCY"})
+STAGE_VARIABLES: Final = frozenset(
+    {"APP_STAGE", "API_FUNCTION_NAME", "WARM_CONCURRENCY", "CORS_ALLOW_ORIGIN"}
+)
 
 API_FUNCTION = "APIHandler"
 API = "RestAPI"
@@ -269,6 +271,21 @@ def api_patch(chalice_template: Template) -> Template:
     }
 
 
+_ALLOW_ORIGIN = "gatewayresponse.header.Access-Control-Allow-Origin"
+
+
+def with_allowed_origin(template: Template, origin: str) -> Template:
+    """API Gateway's own errors allow the stage's CORS origin, as the app's responses do."""
+    body = template["Resources"][API]["Properties"]["DefinitionBody"]
+    for response in body.get("x-amazon-apigateway-gateway-responses", {}).values():
+        parameters = dict(response.get("responseParameters", {}))
+        if _ALLOW_ORIGIN in parameters:
+            # A header value in a gateway response is a quoted literal.
+            parameters[_ALLOW_ORIGIN] = f"'{origin}'"
+            response["responseParameters"] = parameters
+    return template
+
+
 def merge_template(
     stage: str, chalice_template: Template, stage_env: Mapping[str, str]
 ) -> Template:
@@ -302,7 +319,7 @@ def merge_template(
     parameters["Stage"] = {**parameters["Stage"], "Default": stage, "AllowedValues": [stage]}
     warm = int(stage_env.get("WARM_CONCURRENCY", "0") or "0")
     parameters["WarmerSchedule"]["Default"] = "ENABLED" if warm > 0 else "DISABLED"
-    return template
+    return with_allowed_origin(template, stage_env.get("CORS_ALLOW_ORIGIN", "*"))
 
 
 def write_json(template: Template, path: Path) -> Path:

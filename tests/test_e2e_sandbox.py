@@ -505,3 +505,19 @@ def test_fire_names_the_scheduled_handlers_when_asked_for_another(sandbox: Sandb
     )
     assert done.returncode == 1
     assert "warm_api" in done.stderr
+
+
+def test_cors_preflight_of_a_todo_route_allows_web_clients(sandbox: Sandbox) -> None:
+    response = requests.options(
+        f"{sandbox.api}/todos",
+        headers={
+            "Origin": "http://localhost:3000",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization,content-type,idempotency-key",
+        },
+        timeout=HTTP_TIMEOUT,
+    )
+    assert response.status_code == 200
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    allowed = response.headers["Access-Control-Allow-Headers"].lower()
+    assert {"authorization", "content-type", "idempotency-key"} <= set(allowed.split(","))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import re
 from collections.abc import Callable
 from typing import Any
@@ -27,12 +28,13 @@ STATUS_FOR: dict[type[errors.DomainError], tuple[int, str]] = {
 }
 
 
-# The blog's routes are called by the site from another origin; editors' tools need the
-# conditional-request headers both ways.
-BLOG_CORS = CORSConfig(
-    allow_origin="*",
-    allow_headers=["If-Match", "If-None-Match"],
-    expose_headers=["ETag", "Location"],
+# Every route answers browsers on other origins (the blog site, web clients), with the
+# conditional-request and idempotency headers both ways. The allowed origin is a stage setting;
+# app.py hands this to Chalice as the default of every route, so it is read at import.
+API_CORS = CORSConfig(
+    allow_origin=os.environ.get("CORS_ALLOW_ORIGIN", "*"),
+    allow_headers=["If-Match", "If-None-Match", "Idempotency-Key"],
+    expose_headers=["ETag", "Location", "Retry-After"],
     max_age=600,
 )
 

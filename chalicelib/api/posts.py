@@ -10,7 +10,6 @@ from chalicelib import validation as v
 from chalicelib.api import deps
 from chalicelib.api.auth import cognito
 from chalicelib.api.http import (
-    BLOG_CORS,
     BODYLESS,
     Headers,
     domain_errors,
@@ -41,7 +40,7 @@ def _public(result: tuple[dict[str, Any], str]) -> Response:
     return _tagged(body, tag, PUBLIC_CACHE)
 
 
-@bp.route("/posts", methods=["GET"], cors=BLOG_CORS, content_types=BODYLESS)
+@bp.route("/posts", methods=["GET"], content_types=BODYLESS)
 @domain_errors
 def list_posts() -> Response:
     request = bp.current_request
@@ -52,7 +51,7 @@ def list_posts() -> Response:
     )
 
 
-@bp.route("/posts/{slug}", methods=["GET"], cors=BLOG_CORS, content_types=BODYLESS)
+@bp.route("/posts/{slug}", methods=["GET"], content_types=BODYLESS)
 @domain_errors
 def get_post(slug: str) -> Response:
     return _public(deps.posts().get_published(slug))
@@ -62,7 +61,6 @@ def get_post(slug: str) -> Response:
     "/posts/{slug}/preview",
     methods=["GET"],
     authorizer=cognito,
-    cors=BLOG_CORS,
     content_types=BODYLESS,
 )
 @domain_errors
@@ -72,7 +70,7 @@ def preview_post(slug: str) -> Response:
     return _tagged(post, tag, PRIVATE_CACHE)
 
 
-@bp.route("/posts", methods=["POST"], authorizer=cognito, cors=BLOG_CORS)
+@bp.route("/posts", methods=["POST"], authorizer=cognito)
 @domain_errors
 def create_post() -> Response:
     request = bp.current_request
@@ -82,7 +80,7 @@ def create_post() -> Response:
     return response
 
 
-@bp.route("/posts/{slug}", methods=["PATCH"], authorizer=cognito, cors=BLOG_CORS)
+@bp.route("/posts/{slug}", methods=["PATCH"], authorizer=cognito)
 @domain_errors
 def update_post(slug: str) -> Response:
     request = bp.current_request
@@ -93,9 +91,7 @@ def update_post(slug: str) -> Response:
     return _tagged(post, tag, PRIVATE_CACHE)
 
 
-@bp.route(
-    "/posts/{slug}", methods=["DELETE"], authorizer=cognito, cors=BLOG_CORS, content_types=BODYLESS
-)
+@bp.route("/posts/{slug}", methods=["DELETE"], authorizer=cognito, content_types=BODYLESS)
 @domain_errors
 def delete_post(slug: str) -> Response:
     request = bp.current_request
