@@ -2,7 +2,7 @@
 
 The pump and the API server name the handler they are running (`handling`); a filter puts that
 name on every record logged meanwhile in that thread. Records the app writes as JSON (Lambda's
-format) are shown as their message and the fields that say something, not as raw JSON.
+format) and a record's `extra` fields are shown as its message and `key=value` pairs.
 """
 
 from __future__ import annotations
@@ -75,12 +75,31 @@ def readable(message: str) -> str:
     return f"{head} {rest}".strip()
 
 
+# What every LogRecord has; anything else on a record came as `extra` fields.
+_RECORD_FIELDS = {
+    *vars(logging.LogRecord("", 0, "", 0, "", None, None)),
+    "message",
+    "asctime",
+    "handler",
+    "taskName",
+}
+
+
+def extra_fields(record: logging.LogRecord) -> str:
+    """A record's `extra` fields (what Lambda's JSON format writes as keys) as key=value."""
+    return " ".join(
+        f"{k}={v if isinstance(v, str) else json.dumps(v, default=str)}"
+        for k, v in vars(record).items()
+        if k not in _RECORD_FIELDS and k not in _KNOWN and not k.startswith("_")
+    )
+
+
 class ReadableFormatter(logging.Formatter):
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(handler)-18s %(levelname)-7s %(message)s", "%H:%M:%S")
 
     def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - logging's name
-        record.message = readable(record.message)
+        record.message = " ".join(filter(None, [readable(record.message), extra_fields(record)]))
         return super().formatMessage(record)
 
 

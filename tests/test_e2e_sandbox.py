@@ -31,12 +31,12 @@ HTTP_TIMEOUT = 10.0
 OWN_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
-def free_ports(count: int) -> list[int]:
+def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
     """Ports nothing listens on now: bound together so they differ, then released."""
     sockets = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(count)]
     try:
         for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
+            sock.bind((host, 0))
         return [int(sock.getsockname()[1]) for sock in sockets]
     finally:
         for sock in sockets:
@@ -86,11 +86,12 @@ class Sandbox:
         )
 
 
-def start_sandbox(directory: Path, *args: str) -> Sandbox:
+def start_sandbox(directory: Path, *args: str, host: str = "127.0.0.1") -> Sandbox:
     """`python -m sandbox run ARGS` with its state and endpoints in `directory`, on free ports."""
-    api_port, site_port, aws_port = free_ports(3)
+    api_port, site_port, aws_port = free_ports(3, host)
     env = {
         **os.environ,
+        "SANDBOX_HOST": host,
         "SANDBOX_DIR": str(directory),
         "SANDBOX_API_PORT": str(api_port),
         "SANDBOX_SITE_PORT": str(site_port),

@@ -72,3 +72,18 @@ def test_json_lines_show_their_message_and_fields(output: io.StringIO) -> None:
 @pytest.mark.parametrize("text", ["plain words", "{not json}", "[1, 2]", '{"a": 1'])
 def test_readable_leaves_other_lines_alone(text: str) -> None:
     assert logs.readable(text) == text
+
+
+def test_extra_fields_follow_the_message(output: io.StringIO) -> None:
+    with logs.handling("api_handler"):
+        logging.getLogger("chalicelib.telemetry").info(
+            "request", extra={"route": "/todos", "status": 201, "cold_start": True}
+        )
+    assert output.getvalue().split()[1:] == [
+        "api_handler",
+        "INFO",
+        "request",
+        "route=/todos",
+        "status=201",
+        "cold_start=true",
+    ]
