@@ -61,6 +61,8 @@ def test_normalise_email_accepts_practical_addresses(
         "ann@exam\nple.com",
         "ann@example.com>,<bob@example.com",
         "a" * 65 + "@example.com",
+        "ann@example.123",
+        "ann..lee@example.com",
         "a@" + "b" * 64 + ".com",
         "a@" + ("b" * 60 + ".") * 5 + "com",
         42,
