@@ -1,5 +1,7 @@
 """Domain errors raised by services; the API layer maps them to HTTP statuses in one table."""
 
+from typing import Any
+
 
 class DomainError(Exception):
     """Base class: the message is safe to show to a client developer."""
@@ -18,7 +20,23 @@ class Conflict(DomainError):
 
 
 class PreconditionFailed(DomainError):
-    """An If-Match version is stale."""
+    """An If-Match version is stale, or the item already exists (If-None-Match: *).
+
+    `current` is the item as it is now (or its tombstone), so a client resolves the conflict
+    without another request; the API sends it as `Current` in the error envelope.
+    """
+
+    def __init__(self, message: str, current: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.current = current
+
+
+class PreconditionRequired(DomainError):
+    """A write that must be conditional came without If-Match or If-None-Match."""
+
+
+class Gone(DomainError):
+    """What the client holds (a sync token) is older than what the server still keeps."""
 
 
 class PayloadTooLarge(DomainError):

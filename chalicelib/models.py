@@ -10,6 +10,7 @@ from pynamodb.attributes import (
     NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
+    VersionAttribute,
 )
 from pynamodb.indexes import (
     AllProjection,
@@ -75,7 +76,8 @@ class TodoModel(Model):
     tags = ListAttribute(of=UnicodeAttribute, null=True)
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
-    version = NumberAttribute()
+    # Optimistic locking: every save, update and delete is conditional on it and increments it.
+    version = VersionAttribute()
     deleted = BooleanAttribute(default=False)
     created_key = UnicodeAttribute(null=True)
     done_key = UnicodeAttribute(null=True)
@@ -131,7 +133,7 @@ class PhotoModel(Model):
     created_at = UnicodeAttribute()
     created_key = UnicodeAttribute()
     updated_at = UnicodeAttribute()
-    version = NumberAttribute()
+    version = VersionAttribute()
     # While a worker makes the thumbnails it holds a lease, so a duplicate delivery waits.
     lease_until = NumberAttribute(null=True)
 
@@ -180,7 +182,7 @@ class PostModel(Model):
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
     published_at = UnicodeAttribute(null=True)
-    version = NumberAttribute()
+    version = VersionAttribute()
     # Set only while published: they put the post into the by_published index.
     feed = UnicodeAttribute(null=True)
     published_key = UnicodeAttribute(null=True)

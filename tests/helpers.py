@@ -11,13 +11,15 @@ from typing import Any
 T0 = datetime(2026, 11, 23, 10, 0, 0, tzinfo=UTC)
 
 
-def assert_error(response: Any, status: int, code: str, text: str = "") -> None:
-    """The response is `status` with exactly the {"Code", "Message"} envelope."""
+def assert_error(response: Any, status: int, code: str, text: str = "") -> dict[str, Any]:
+    """The response is `status` with exactly the {"Code", "Message"} envelope (a 412 also
+    carries the current representation as `Current`); returns the envelope."""
     assert response.status_code == status
-    body = json.loads(response.body)
-    assert set(body) == {"Code", "Message"}
+    body: dict[str, Any] = json.loads(response.body)
+    assert set(body) == ({"Code", "Message", "Current"} if status == 412 else {"Code", "Message"})
     assert body["Code"] == code
     assert text in body["Message"]
+    return body
 
 
 class FakeClock:

@@ -126,7 +126,6 @@ def _post(slug: str = "hello", status: str = "published", title: str = "Hello") 
         author="ed",
         created_at="t",
         updated_at="t",
-        version=1,
     ).save()
 
 

@@ -175,7 +175,8 @@ def test_redelivered_message_makes_one_set_of_thumbnails(
     results = [service.handle_messages([(f"m{i}", body)]) for i in range(3)]
     assert made == [pending]
     assert all(r == {"batchItemFailures": []} for r in results)
-    assert service.get("alice", pending)["version"] == 2
+    # Created (1), claimed by the one worker (2), finished (3): nothing more.
+    assert service.get("alice", pending)["version"] == 3
 
 
 def test_held_lease_makes_a_duplicate_wait(
@@ -204,7 +205,7 @@ def test_batch_with_one_poison_record_reports_only_it(
     assert service.handle_messages(messages) == {
         "batchItemFailures": [{"itemIdentifier": "poison"}]
     }
-    statuses = [p["status"] for p in service.list("alice", limit=20)["items"]]
+    statuses = [p["status"] for p in service.list_photos("alice", limit=20)["items"]]
     assert statuses == ["ready"] * 9
 
 
@@ -293,7 +294,7 @@ def test_list_is_newest_first_and_pages(service: PhotoService) -> None:
         service.create("alice", {"content_type": "image/jpeg", "size": 10})["photo"]["id"]
         for _ in range(3)
     ]
-    first = service.list("alice", limit=2)
-    second = service.list("alice", limit=2, cursor=first["next_cursor"])
+    first = service.list_photos("alice", limit=2)
+    second = service.list_photos("alice", limit=2, cursor=first["next_cursor"])
     assert [p["id"] for p in first["items"] + second["items"]] == ids[::-1]
     assert second["next_cursor"] is None

@@ -256,14 +256,16 @@ def test_patch_post_stale_if_match_is_412(client: Client) -> None:
     client.http.patch("/posts/hello", headers=EDITOR, body='{"summary": "s"}')
     headers = {**EDITOR, "If-Match": etag}
     response = client.http.patch("/posts/hello", headers=headers, body='{"summary": "x"}')
-    assert_error(response, 412, "PreconditionFailedError", "current version (2)")
+    body = assert_error(response, 412, "PreconditionFailedError", "current version (2)")
+    assert (body["Current"]["summary"], body["Current"]["version"]) == ("s", 2)
 
 
 def test_delete_post_stale_if_match_is_412(client: Client) -> None:
     etag = _create(client).headers["ETag"]
     client.http.patch("/posts/hello", headers=EDITOR, body='{"summary": "s"}')
     response = client.http.delete("/posts/hello", headers={**EDITOR, "If-Match": etag})
-    assert_error(response, 412, "PreconditionFailedError")
+    body = assert_error(response, 412, "PreconditionFailedError")
+    assert (body["Current"]["slug"], body["Current"]["version"]) == ("hello", 2)
 
 
 def test_delete_post_is_204_then_404(client: Client) -> None:

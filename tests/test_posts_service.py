@@ -45,7 +45,6 @@ def _photo(user: str, photo_id: str, status: str = "ready") -> None:
         created_at="t",
         created_key=f"t#{photo_id}",
         updated_at="t",
-        version=1,
     ).save()
 
 
@@ -482,7 +481,6 @@ def test_update_retries_after_a_concurrent_write(
             raced = True
             other = real_get(*args, **kwargs)
             other.summary = "theirs"
-            other.version += 1
             other.save()
         return item
 

@@ -162,7 +162,8 @@ def test_patch_todo_stale_if_match_is_412(client: Client) -> None:
     response = client.http.patch(
         f"/todos/{todo['id']}", headers={**ALICE, "If-Match": '"1"'}, body='{"title": "x"}'
     )
-    assert_error(response, 412, "PreconditionFailedError", "current version (2)")
+    body = assert_error(response, 412, "PreconditionFailedError", "current version (2)")
+    assert body["Current"] == client.http.get(f"/todos/{todo['id']}", headers=ALICE).json_body
 
 
 def test_patch_todo_bad_input_is_400(client: Client) -> None:
@@ -189,7 +190,8 @@ def test_delete_todo_stale_if_match_is_412(client: Client) -> None:
     todo = _create(client)
     client.http.patch(f"/todos/{todo['id']}", headers=ALICE, body='{"done": true}')
     response = client.http.delete(f"/todos/{todo['id']}", headers={**ALICE, "If-Match": '"1"'})
-    assert_error(response, 412, "PreconditionFailedError")
+    current = assert_error(response, 412, "PreconditionFailedError")["Current"]
+    assert (current["version"], current["done"]) == (2, True)
 
 
 def test_list_todos_pages_with_cursor(client: Client) -> None:

@@ -93,13 +93,13 @@ def test_update_with_stale_if_match_fails(service: TodoService) -> None:
     todo, _ = service.create("alice", {"title": "t"})
     service.update("alice", todo["id"], {"title": "u"})
     with pytest.raises(PreconditionFailed):
-        service.update("alice", todo["id"], {"title": "v"}, frozenset({1}))
+        service.update("alice", todo["id"], {"title": "v"}, frozenset({"1"}))
     assert service.get("alice", todo["id"])["title"] == "u"
 
 
 def test_update_with_current_or_any_if_match_succeeds(service: TodoService) -> None:
     todo, _ = service.create("alice", {"title": "t"})
-    assert service.update("alice", todo["id"], {"title": "u"}, frozenset({1}))["version"] == 2
+    assert service.update("alice", todo["id"], {"title": "u"}, frozenset({"1"}))["version"] == 2
     assert service.update("alice", todo["id"], {"title": "v"}, "*")["version"] == 3
 
 
@@ -124,7 +124,6 @@ def test_update_retries_after_a_concurrent_write_without_losing_it(
             raced = True
             other = real_get(*args, **kwargs)
             other.notes = "changed elsewhere"
-            other.version += 1
             other.save()
         return item
 
@@ -147,21 +146,21 @@ def test_delete_leaves_a_tombstone_and_hides_the_todo(service: TodoService) -> N
     assert stored.title is None
     assert stored.expires_at is not None
     assert stored.expires_at - T0 >= timedelta(days=30)
-    assert service.list("alice", limit=20)["items"] == []
+    assert service.list_todos("alice", limit=20)["items"] == []
 
 
 def test_delete_with_stale_if_match_keeps_the_todo(service: TodoService) -> None:
     todo, _ = service.create("alice", {"title": "t"})
     service.update("alice", todo["id"], {"title": "u"})
     with pytest.raises(PreconditionFailed):
-        service.delete("alice", todo["id"], frozenset({1}))
+        service.delete("alice", todo["id"], frozenset({"1"}))
     assert service.get("alice", todo["id"])["title"] == "u"
 
 
 def test_list_is_newest_first_and_per_user(service: TodoService) -> None:
     ids = [service.create("alice", {"title": f"t{i}"})[0]["id"] for i in range(3)]
     service.create("bob", {"title": "bob's"})
-    page = service.list("alice", limit=20)
+    page = service.list_todos("alice", limit=20)
     assert [t["id"] for t in page["items"]] == ids[::-1]
     assert page["next_cursor"] is None
 
@@ -171,8 +170,8 @@ def test_list_filters_on_done(service: TodoService) -> None:
     second = service.create("alice", {"title": "b", "done": True})[0]
     third = service.create("alice", {"title": "c"})[0]
     service.update("alice", first["id"], {"done": True})
-    done = service.list("alice", limit=20, done=True)["items"]
-    open_ = service.list("alice", limit=20, done=False)["items"]
+    done = service.list_todos("alice", limit=20, done=True)["items"]
+    open_ = service.list_todos("alice", limit=20, done=False)["items"]
     assert [t["id"] for t in done] == [second["id"], first["id"]]
     assert [t["id"] for t in open_] == [third["id"]]
 
@@ -182,7 +181,7 @@ def test_list_pages_through_everything_once(service: TodoService) -> None:
     seen: list[str] = []
     cursor = None
     while True:
-        page = service.list("alice", limit=3, cursor=cursor)
+        page = service.list_todos("alice", limit=3, cursor=cursor)
         seen += [t["id"] for t in page["items"]]
         cursor = page["next_cursor"]
         if cursor is None:
@@ -194,7 +193,7 @@ def test_list_pages_through_everything_once(service: TodoService) -> None:
 def test_list_page_that_ends_exactly_has_no_next_cursor(service: TodoService) -> None:
     for i in range(3):
         service.create("alice", {"title": f"t{i}"})
-    page = service.list("alice", limit=3)
+    page = service.list_todos("alice", limit=3)
     assert len(page["items"]) == 3
     assert page["next_cursor"] is None
 
@@ -202,19 +201,19 @@ def test_list_page_that_ends_exactly_has_no_next_cursor(service: TodoService) ->
 def test_cursor_of_another_user_is_rejected(service: TodoService) -> None:
     for i in range(3):
         service.create("alice", {"title": f"t{i}"})
-    cursor = service.list("alice", limit=1)["next_cursor"]
+    cursor = service.list_todos("alice", limit=1)["next_cursor"]
     assert cursor
     with pytest.raises(ValidationError, match="another listing or another user"):
-        service.list("bob", limit=1, cursor=cursor)
+        service.list_todos("bob", limit=1, cursor=cursor)
 
 
 def test_cursor_of_another_listing_is_rejected(service: TodoService) -> None:
     for i in range(3):
         service.create("alice", {"title": f"t{i}"})
-    cursor = service.list("alice", limit=1)["next_cursor"]
+    cursor = service.list_todos("alice", limit=1)["next_cursor"]
     assert cursor
     with pytest.raises(ValidationError):
-        service.list("alice", limit=1, cursor=cursor, done=False)
+        service.list_todos("alice", limit=1, cursor=cursor, done=False)
 
 
 @pytest.mark.parametrize(
@@ -232,9 +231,9 @@ def test_cursor_of_another_listing_is_rejected(service: TodoService) -> None:
 def test_cursor_tampering_is_rejected(service: TodoService, mangle: Any) -> None:
     for i in range(3):
         service.create("alice", {"title": f"t{i}"})
-    cursor = service.list("alice", limit=1)["next_cursor"]
+    cursor = service.list_todos("alice", limit=1)["next_cursor"]
     with pytest.raises(ValidationError, match="cursor"):
-        service.list("alice", limit=1, cursor=mangle(cursor))
+        service.list_todos("alice", limit=1, cursor=mangle(cursor))
 
 
 def test_cursor_signed_with_another_secret_is_rejected(aws: None) -> None:
@@ -242,10 +241,10 @@ def test_cursor_signed_with_another_secret_is_rejected(aws: None) -> None:
     ours = TodoService(cursor_secret=SECRET, clock=FakeClock())
     for i in range(3):
         theirs.create("alice", {"title": f"t{i}"})
-    cursor = theirs.list("alice", limit=1)["next_cursor"]
+    cursor = theirs.list_todos("alice", limit=1)["next_cursor"]
     assert cursor
     with pytest.raises(ValidationError):
-        ours.list("alice", limit=1, cursor=cursor)
+        ours.list_todos("alice", limit=1, cursor=cursor)
 
 
 def test_changes_are_oldest_first_with_tombstones(service: TodoService) -> None:
@@ -286,7 +285,7 @@ def test_create_with_same_key_and_body_replays_the_first(service: TodoService) -
     again, replayed_again = service.create("alice", {"title": "t"}, "key-1")
     assert (replayed_first, replayed_again) == (False, True)
     assert again == first
-    assert len(service.list("alice", limit=20)["items"]) == 1
+    assert len(service.list_todos("alice", limit=20)["items"]) == 1
 
 
 def test_create_same_key_with_reordered_body_is_the_same_request(service: TodoService) -> None:
@@ -300,7 +299,7 @@ def test_create_same_key_other_body_conflicts(service: TodoService) -> None:
     service.create("alice", {"title": "t"}, "key-1")
     with pytest.raises(Conflict):
         service.create("alice", {"title": "other"}, "key-1")
-    assert len(service.list("alice", limit=20)["items"]) == 1
+    assert len(service.list_todos("alice", limit=20)["items"]) == 1
 
 
 def test_create_keys_belong_to_their_user(service: TodoService) -> None:

@@ -12,6 +12,7 @@ from chalice import CORSConfig, Response
 from chalice.app import Request
 
 from chalicelib import errors
+from chalicelib.preconditions import IfMatch
 from chalicelib.validation import parse_json_object
 
 # Codes follow Chalice's own envelope names where Chalice has one.
@@ -21,7 +22,9 @@ STATUS_FOR: dict[type[errors.DomainError], tuple[int, str]] = {
     errors.Forbidden: (403, "ForbiddenError"),
     errors.NotFound: (404, "NotFoundError"),
     errors.Conflict: (409, "ConflictError"),
+    errors.Gone: (410, "ResyncRequired"),
     errors.PreconditionFailed: (412, "PreconditionFailedError"),
+    errors.PreconditionRequired: (428, "PreconditionRequiredError"),
     errors.PayloadTooLarge: (413, "PayloadTooLargeError"),
     errors.UnsupportedMediaType: (415, "UnsupportedMediaType"),
     errors.Throttled: (429, "TooManyRequestsError"),
@@ -42,13 +45,22 @@ API_CORS = CORSConfig(
 BODYLESS = ["*/*"]
 
 
-def error_response(error: errors.DomainError) -> Response:
+def error_envelope(error: errors.DomainError) -> tuple[int, dict[str, Any]]:
+    """The status and `{"Code", "Message"}` body of a domain error (plus `Current` on a 412)."""
     status, code = next(
         (pair for kind, pair in STATUS_FOR.items() if isinstance(error, kind)),
         (400, "BadRequestError"),
     )
+    body: dict[str, Any] = {"Code": code, "Message": str(error)}
+    if isinstance(error, errors.PreconditionFailed) and error.current is not None:
+        body["Current"] = error.current
+    return status, body
+
+
+def error_response(error: errors.DomainError) -> Response:
+    status, body = error_envelope(error)
     headers: dict[str, str | list[str]] = {"Retry-After": "1"} if status == 429 else {}
-    return Response(body={"Code": code, "Message": str(error)}, status_code=status, headers=headers)
+    return Response(body=body, status_code=status, headers=headers)
 
 
 def domain_errors[**P](view: Callable[P, Any]) -> Callable[P, Any]:
@@ -93,7 +105,7 @@ def groups(request: Request) -> frozenset[str]:
     return frozenset(re.split(r"[\s,]+", raw.strip().removeprefix("[").removesuffix("]"))) - {""}
 
 
-def editor_id(request: Request) -> str:
+def require_editor(request: Request) -> str:
     """The caller's id, if the caller is an editor; 403 for any other signed-in user."""
     sub = user_id(request)
     if EDITORS not in groups(request):
@@ -110,14 +122,15 @@ def query(request: Request, name: str) -> str | None:
 Headers = dict[str, str | list[str]]
 
 
-def etag(version: int) -> str:
-    return f'"{version}"'
+def etag(tag: object) -> str:
+    """The ETag header value of an entity tag (a version number or a post's tag)."""
+    return f'"{tag}"'
 
 
 _ETAG = re.compile(r'\s*(?:W/)?"([^"]*)"\s*')
 
 
-def entity_tags(header: str | None) -> frozenset[str] | str | None:
+def entity_tags(header: str | None) -> IfMatch:
     """The tags an If-Match / If-None-Match header names (without quotes), "*", or None."""
     if header is None:
         return None
@@ -127,18 +140,11 @@ def entity_tags(header: str | None) -> frozenset[str] | str | None:
     return frozenset(found.group(1) for found in tags if found)
 
 
-def etag_versions(header: str | None) -> frozenset[int] | str | None:
-    """The versions an If-Match / If-None-Match header names, "*", or None."""
-    tags = entity_tags(header)
-    if tags is None or tags == "*":
-        return tags
-    return frozenset(int(tag) for tag in tags if tag.isdigit())
+def if_match(request: Request) -> IfMatch:
+    return entity_tags(request.headers.get("if-match"))
 
 
-def if_match(request: Request) -> frozenset[int] | str | None:
-    return etag_versions(request.headers.get("if-match"))
-
-
-def not_modified(request: Request, version: int) -> bool:
-    wanted = etag_versions(request.headers.get("if-none-match"))
-    return wanted == "*" or (isinstance(wanted, frozenset) and version in wanted)
+def not_modified(request: Request, tag: str) -> bool:
+    """Whether the client's If-None-Match already names `tag` (answer 304)."""
+    wanted = entity_tags(request.headers.get("if-none-match"))
+    return wanted == "*" or (isinstance(wanted, frozenset) and tag in wanted)

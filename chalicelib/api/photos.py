@@ -6,7 +6,7 @@ from typing import Any
 
 from chalice import Blueprint, Response
 
-from chalicelib import validation as v
+from chalicelib import validation
 from chalicelib.api import deps
 from chalicelib.api.auth import cognito
 from chalicelib.api.http import (
@@ -37,9 +37,9 @@ def create_photo() -> Response:
 @domain_errors
 def list_photos() -> dict[str, Any]:
     request = bp.current_request
-    return deps.photos().list(
+    return deps.photos().list_photos(
         user_id(request),
-        limit=v.page_limit(query(request, "limit")),
+        limit=validation.page_limit(query(request, "limit")),
         cursor=query(request, "cursor"),
     )
 
@@ -50,7 +50,7 @@ def get_photo(photo_id: str) -> Response:
     request = bp.current_request
     photo = deps.photos().get(user_id(request), photo_id)
     headers: Headers = {"ETag": etag(photo["version"])}
-    if not_modified(request, photo["version"]):
+    if not_modified(request, str(photo["version"])):
         return Response(body="", status_code=304, headers=headers)
     return Response(body=photo, headers=headers)
 

@@ -6,17 +6,19 @@ from typing import Any
 
 from chalice import Blueprint, Response
 
-from chalicelib import validation as v
+from chalicelib import validation
 from chalicelib.api import deps
 from chalicelib.api.auth import cognito
 from chalicelib.api.http import (
     BODYLESS,
     Headers,
     domain_errors,
-    editor_id,
-    entity_tags,
+    etag,
+    if_match,
     json_body,
+    not_modified,
     query,
+    require_editor,
 )
 
 bp = Blueprint(__name__)
@@ -28,14 +30,13 @@ PRIVATE_CACHE = "private, no-store"
 
 
 def _tagged(body: Any, tag: str, cache_control: str, status: int = 200) -> Response:
-    headers: Headers = {"ETag": f'"{tag}"', "Cache-Control": cache_control}
+    headers: Headers = {"ETag": etag(tag), "Cache-Control": cache_control}
     return Response(body=body, status_code=status, headers=headers)
 
 
 def _public(result: tuple[dict[str, Any], str]) -> Response:
     body, tag = result
-    wanted = entity_tags(bp.current_request.headers.get("if-none-match"))
-    if wanted == "*" or (isinstance(wanted, frozenset) and tag in wanted):
+    if not_modified(bp.current_request, tag):
         return _tagged("", tag, PUBLIC_CACHE, 304)
     return _tagged(body, tag, PUBLIC_CACHE)
 
@@ -46,7 +47,7 @@ def list_posts() -> Response:
     request = bp.current_request
     return _public(
         deps.posts().list_published(
-            limit=v.page_limit(query(request, "limit")), cursor=query(request, "cursor")
+            limit=validation.page_limit(query(request, "limit")), cursor=query(request, "cursor")
         )
     )
 
@@ -65,7 +66,7 @@ def get_post(slug: str) -> Response:
 )
 @domain_errors
 def preview_post(slug: str) -> Response:
-    editor_id(bp.current_request)
+    require_editor(bp.current_request)
     post, tag = deps.posts().get(slug)
     return _tagged(post, tag, PRIVATE_CACHE)
 
@@ -74,7 +75,7 @@ def preview_post(slug: str) -> Response:
 @domain_errors
 def create_post() -> Response:
     request = bp.current_request
-    post, tag = deps.posts().create(editor_id(request), json_body(request))
+    post, tag = deps.posts().create(require_editor(request), json_body(request))
     response = _tagged(post, tag, PRIVATE_CACHE, 201)
     response.headers["Location"] = f"/posts/{post['slug']}"
     return response
@@ -84,10 +85,8 @@ def create_post() -> Response:
 @domain_errors
 def update_post(slug: str) -> Response:
     request = bp.current_request
-    editor_id(request)
-    post, tag = deps.posts().update(
-        slug, json_body(request), entity_tags(request.headers.get("if-match"))
-    )
+    require_editor(request)
+    post, tag = deps.posts().update(slug, json_body(request), if_match(request))
     return _tagged(post, tag, PRIVATE_CACHE)
 
 
@@ -95,6 +94,6 @@ def update_post(slug: str) -> Response:
 @domain_errors
 def delete_post(slug: str) -> Response:
     request = bp.current_request
-    editor_id(request)
-    deps.posts().delete(slug, entity_tags(request.headers.get("if-match")))
+    require_editor(request)
+    deps.posts().delete(slug, if_match(request))
     return Response(body="", status_code=204)

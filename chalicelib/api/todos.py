@@ -6,7 +6,7 @@ from typing import Any
 
 from chalice import Blueprint, Response
 
-from chalicelib import validation as v
+from chalicelib import validation
 from chalicelib.api import deps
 from chalicelib.api.auth import cognito
 from chalicelib.api.http import (
@@ -45,16 +45,16 @@ def create_todo() -> Response:
 def list_todos() -> dict[str, Any]:
     request = bp.current_request
     owner = user_id(request)
-    limit = v.page_limit(query(request, "limit"))
+    limit = validation.page_limit(query(request, "limit"))
     cursor = query(request, "cursor")
     since = query(request, "updated_since")
-    done = v.query_bool(query(request, "done"), "done")
+    done = validation.query_bool(query(request, "done"), "done")
     if since is None:
-        return deps.todos().list(owner, limit=limit, cursor=cursor, done=done)
+        return deps.todos().list_todos(owner, limit=limit, cursor=cursor, done=done)
     if done is not None:
         raise ValidationError("done cannot be combined with updated_since")
     return deps.todos().changes(
-        owner, since=v.parse_time(since, "updated_since"), limit=limit, cursor=cursor
+        owner, since=validation.parse_time(since, "updated_since"), limit=limit, cursor=cursor
     )
 
 
@@ -63,7 +63,7 @@ def list_todos() -> dict[str, Any]:
 def get_todo(todo_id: str) -> Response:
     request = bp.current_request
     todo = deps.todos().get(user_id(request), todo_id)
-    if not_modified(request, todo["version"]):
+    if not_modified(request, str(todo["version"])):
         return Response(body="", status_code=304, headers={"ETag": etag(todo["version"])})
     return _todo_response(todo)
 

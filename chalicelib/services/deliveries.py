@@ -23,9 +23,9 @@ from typing import Final, Literal
 
 from pynamodb.exceptions import DeleteError, DoesNotExist
 
-from chalicelib import validation as v
+from chalicelib import validation
 from chalicelib.models import MailDeliveryModel
-from chalicelib.services import common, leases
+from chalicelib.services import defaults, leases
 from chalicelib.services.storage import conditional, storage_errors
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ Outcome = Literal["sent", "duplicate"]
 
 
 class DeliveryLedger:
-    def __init__(self, *, clock: common.Clock = common.utcnow) -> None:
+    def __init__(self, *, clock: defaults.Clock = defaults.utcnow) -> None:
         self._clock = clock
 
     def deliver(self, delivery_id: str, send: Callable[[], str]) -> Outcome:
@@ -76,7 +76,7 @@ class DeliveryLedger:
                 actions=[
                     MailDeliveryModel.state.set(SENT),
                     MailDeliveryModel.message_id.set(message_id),
-                    MailDeliveryModel.sent_at.set(v.format_time(self._clock())),
+                    MailDeliveryModel.sent_at.set(validation.format_time(self._clock())),
                     MailDeliveryModel.lease_until.remove(),
                     MailDeliveryModel.expires_at.set(now + DELIVERY_RETENTION),
                 ],

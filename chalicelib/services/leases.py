@@ -38,7 +38,12 @@ def claim(
     until = int((now + lease).timestamp())
     free = lease_until.does_not_exist() | (lease_until < int(now.timestamp()))
     with conditional() as write:
-        item.update(actions=[lease_until.set(until), *actions], condition=condition & free)
+        # The lease's own condition decides; a VersionAttribute still counts the write.
+        item.update(
+            actions=[lease_until.set(until), *actions],
+            condition=condition & free,
+            add_version_condition=False,
+        )
     if not write.failed:
         return until
     if done():

@@ -11,7 +11,7 @@ from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.config import settings
 from chalicelib.models import PostModel, SubscriberModel
-from chalicelib.services import aws, common, mail_content
+from chalicelib.services import aws, defaults, mail_content, sqs_batches
 from chalicelib.services.deliveries import DeliveryLedger
 from chalicelib.services.fanout import parse_post_mails
 from chalicelib.services.mail_content import Links, MailContent
@@ -36,7 +36,7 @@ class MailService:
         ses: Any = None,
         sender: str | None = None,
         site_url: str | None = None,
-        clock: common.Clock = common.utcnow,
+        clock: defaults.Clock = defaults.utcnow,
     ) -> None:
         self._ses = ses if ses is not None else aws.client("ses")
         self._sender = sender or settings().mail_sender
@@ -70,7 +70,7 @@ class MailService:
 
     def send_post_mails(self, messages: Iterable[tuple[str, str]]) -> Json:
         """SQS messages of (post, subscriber batch); failures reported by message id."""
-        return common.report_failures(messages, self.post_mails, "post-mail")
+        return sqs_batches.report_failures(messages, self.post_mails, "post-mail")
 
     def post_mails(self, body: str) -> dict[str, int]:
         """Mail one post to a batch of subscribers; returns how many mails went where."""

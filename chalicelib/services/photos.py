@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import builtins
 import json
 import logging
 import posixpath
@@ -14,12 +13,12 @@ from urllib.parse import unquote_plus
 from botocore.exceptions import ClientError
 from pynamodb.exceptions import DoesNotExist
 
-from chalicelib import validation as v
+from chalicelib import validation
 from chalicelib.config import settings
 from chalicelib.cursors import CursorCodec
 from chalicelib.errors import NotFound, ValidationError
 from chalicelib.models import PhotoModel
-from chalicelib.services import aws, common, leases
+from chalicelib.services import aws, defaults, leases, sqs_batches
 from chalicelib.services.storage import conditional, query_page, storage_errors
 
 log = logging.getLogger(__name__)
@@ -44,7 +43,7 @@ def thumbnail_key(user_id: str, photo_id: str, size: str) -> str:
 
 
 def _clean(data: Json) -> Json:
-    v.reject_unknown(data, FIELDS)
+    validation.reject_unknown(data, FIELDS)
     content_type = data.get("content_type")
     if content_type not in CONTENT_TYPES:
         raise ValidationError(f"content_type must be one of {', '.join(CONTENT_TYPES)}")
@@ -56,7 +55,9 @@ def _clean(data: Json) -> Json:
     filename = data.get("filename")
     if filename is not None:
         filename = posixpath.basename(
-            v.text(filename, "filename", min_len=1, max_len=255, strip=True).replace("\\", "/")
+            validation.text(filename, "filename", min_len=1, max_len=255, strip=True).replace(
+                "\\", "/"
+            )
         )
         if not filename.isprintable():
             raise ValidationError("filename must not contain control characters")
@@ -70,8 +71,8 @@ class PhotoService:
         s3: Any = None,
         bucket: str | None = None,
         cursor_secret: bytes | None = None,
-        clock: common.Clock = common.utcnow,
-        new_id: Callable[[], str] = common.new_id,
+        clock: defaults.Clock = defaults.utcnow,
+        new_id: Callable[[], str] = defaults.new_id,
     ) -> None:
         self._s3 = s3 if s3 is not None else aws.client("s3")
         self._bucket = bucket or settings().media_bucket
@@ -87,7 +88,7 @@ class PhotoService:
         """A pending photo and the presigned POST that may upload exactly that file."""
         fields = _clean(data)
         now = self._clock()
-        stamp = v.format_time(now)
+        stamp = validation.format_time(now)
         photo_id = self._new_id()
         item = PhotoModel(
             user_id,
@@ -99,7 +100,6 @@ class PhotoService:
             created_at=stamp,
             created_key=f"{stamp}#{photo_id}",
             updated_at=stamp,
-            version=1,
         )
         with storage_errors():
             item.save(condition=PhotoModel.photo_id.does_not_exist())
@@ -118,14 +118,14 @@ class PhotoService:
             "upload": {
                 "url": post["url"],
                 "fields": post["fields"],
-                "expires_at": v.format_time(now + UPLOAD_TTL),
+                "expires_at": validation.format_time(now + UPLOAD_TTL),
             },
         }
 
     def get(self, user_id: str, photo_id: str) -> Json:
         return self._to_json(self._load(user_id, photo_id))
 
-    def list(self, user_id: str, *, limit: int, cursor: str | None = None) -> Json:
+    def list_photos(self, user_id: str, *, limit: int, cursor: str | None = None) -> Json:
         rows, next_cursor = query_page(
             PhotoModel.by_created,
             user_id,
@@ -142,7 +142,8 @@ class PhotoService:
     def delete(self, user_id: str, photo_id: str) -> None:
         item = self._load(user_id, photo_id)
         with storage_errors():
-            item.delete()
+            # Deleted whatever a thumbnail worker did meanwhile (it then cleans up itself).
+            item.delete(add_version_condition=False)
         # After the record: a worker that finishes later finds no record and cleans up itself.
         self._delete_objects(
             [upload_key(user_id, photo_id)]
@@ -184,7 +185,7 @@ class PhotoService:
             out["error"] = item.error
         return out
 
-    def _delete_objects(self, keys: builtins.list[str]) -> None:
+    def _delete_objects(self, keys: list[str]) -> None:
         self._s3.delete_objects(
             Bucket=self._bucket,
             Delete={"Objects": [{"Key": k} for k in keys], "Quiet": True},
@@ -194,7 +195,7 @@ class PhotoService:
 
     def handle_messages(self, messages: Iterable[tuple[str, str]]) -> Json:
         """Process SQS messages carrying S3 events; report the ones to retry by message id."""
-        return common.report_failures(messages, self._handle_message, "thumbnail")
+        return sqs_batches.report_failures(messages, self._handle_message, "thumbnail")
 
     def _handle_message(self, body: str) -> None:
         for bucket, key in s3_objects(body):
@@ -278,10 +279,9 @@ class PhotoService:
         error: str | None = None,
     ) -> str:
         status = "failed" if error else "ready"
-        actions: builtins.list[Any] = [
+        actions: list[Any] = [
             PhotoModel.status.set(status),
-            PhotoModel.updated_at.set(v.format_time(self._clock())),
-            PhotoModel.version.add(1),
+            PhotoModel.updated_at.set(validation.format_time(self._clock())),
             PhotoModel.lease_until.remove(),
         ]
         if error:
@@ -289,7 +289,10 @@ class PhotoService:
         if dimensions:
             actions += [PhotoModel.width.set(dimensions[0]), PhotoModel.height.set(dimensions[1])]
         with conditional() as write:
-            item.update(actions=actions, condition=PhotoModel.photo_id.exists())
+            # Whoever holds the lease finishes; only a deletion meanwhile stops it.
+            item.update(
+                actions=actions, condition=PhotoModel.photo_id.exists(), add_version_condition=False
+            )
         if write.failed:
             log.info("photo %s was deleted while it was processed", item.photo_id)
             return "dropped"

@@ -11,27 +11,25 @@ from typing import Any, Final
 
 from pynamodb.exceptions import DoesNotExist, PutError
 
-from chalicelib import validation as v
+from chalicelib import validation
 from chalicelib.cache import TTLCache
 from chalicelib.config import settings
 from chalicelib.cursors import CursorCodec
-from chalicelib.errors import Conflict, NotFound, PreconditionFailed, ValidationError
+from chalicelib.errors import Conflict, NotFound, ValidationError
 from chalicelib.models import PhotoModel, PostModel
-from chalicelib.services import common
+from chalicelib.preconditions import IfMatch, check_if_match
+from chalicelib.services import defaults
 from chalicelib.services.storage import (
     is_condition_failure,
     optimistic_write,
+    query_page,
     storage_errors,
-    to_attribute_values,
 )
 
 Json = dict[str, Any]
-# What an If-Match header asks for: None (no header), "*" (any), or the entity tags it names.
-IfMatch = frozenset[str] | str | None
 # A JSON-ready result and its entity tag (without the quotes).
 Tagged = tuple[Json, str]
 
-ANY_VERSION: Final = "*"
 DRAFT: Final = "draft"
 PUBLISHED: Final = "published"
 STATUSES = (DRAFT, PUBLISHED)
@@ -71,7 +69,7 @@ def derive_slug(title: str) -> str:
 
 
 def check_slug(value: object) -> str:
-    slug = v.text(value, "slug", min_len=1, max_len=MAX_SLUG)
+    slug = validation.text(value, "slug", min_len=1, max_len=MAX_SLUG)
     if not _SLUG.fullmatch(slug):
         raise ValidationError(
             "slug must be lowercase ASCII letters and digits in words joined by single hyphens, "
@@ -85,7 +83,7 @@ def is_slug(value: str) -> bool:
 
 
 def _title(value: object) -> str:
-    title = v.text(value, "title", min_len=1, max_len=MAX_TITLE, strip=True)
+    title = validation.text(value, "title", min_len=1, max_len=MAX_TITLE, strip=True)
     if not title.isprintable():
         # Titles become mail subjects and page titles: no line breaks or control characters.
         raise ValidationError("title must be one line without control characters")
@@ -93,7 +91,7 @@ def _title(value: object) -> str:
 
 
 def _body(value: object) -> str:
-    body = v.text(value, "body", max_len=MAX_BODY_BYTES)
+    body = validation.text(value, "body", max_len=MAX_BODY_BYTES)
     size = len(body.encode("utf-8"))
     if size > MAX_BODY_BYTES:
         raise ValidationError(f"body is {size} bytes of UTF-8; the limit is {MAX_BODY_BYTES}")
@@ -107,7 +105,7 @@ def _clean(data: Json, *, partial: bool) -> Json:
             "slug cannot be changed (links to the post would break): "
             "create a new post with the new slug and delete this one"
         )
-    v.reject_unknown(data, UPDATE_FIELDS if partial else CREATE_FIELDS)
+    validation.reject_unknown(data, UPDATE_FIELDS if partial else CREATE_FIELDS)
     if not partial and "title" not in data:
         raise ValidationError("title is required")
     out: Json = {}
@@ -118,7 +116,9 @@ def _clean(data: Json, *, partial: bool) -> Json:
     if "summary" in data:
         summary = data["summary"]
         out["summary"] = (
-            "" if summary is None else v.text(summary, "summary", max_len=MAX_SUMMARY, strip=True)
+            ""
+            if summary is None
+            else validation.text(summary, "summary", max_len=MAX_SUMMARY, strip=True)
         )
     if "body" in data:
         out["body"] = "" if data["body"] is None else _body(data["body"])
@@ -131,7 +131,9 @@ def _clean(data: Json, *, partial: bool) -> Json:
         out["cover_photo_id"] = (
             None
             if photo is None
-            else v.text(photo, "cover_photo_id", min_len=1, max_len=MAX_PHOTO_ID, strip=True)
+            else validation.text(
+                photo, "cover_photo_id", min_len=1, max_len=MAX_PHOTO_ID, strip=True
+            )
         )
     return out
 
@@ -147,6 +149,17 @@ def _render(body: str) -> str:
             f"body renders to {size} bytes of HTML; the limit is {MAX_HTML_BYTES}: shorten it"
         )
     return html
+
+
+def _check_if_match(item: PostModel, if_match: IfMatch) -> None:
+    # The ETag, or the bare version number for clients that keep `version`.
+    check_if_match(
+        if_match,
+        {post_tag(item), str(item.version)},
+        what="post",
+        version=item.version,
+        current=lambda: _to_json(item),
+    )
 
 
 def post_tag(item: PostModel) -> str:
@@ -179,7 +192,7 @@ class PostService:
         self,
         *,
         cursor_secret: bytes | None = None,
-        clock: common.Clock = common.utcnow,
+        clock: defaults.Clock = defaults.utcnow,
         cache_ttl: float = CACHE_TTL_SECONDS,
         cache_clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -204,7 +217,7 @@ class PostService:
     def create(self, author: str, data: Json) -> Tagged:
         fields = _clean(data, partial=False)
         slug = fields.get("slug") or derive_slug(fields["title"])
-        stamp = v.format_time(self._clock())
+        stamp = validation.format_time(self._clock())
         item = PostModel(
             slug,
             title=fields["title"],
@@ -215,7 +228,6 @@ class PostService:
             cover_photo_id=fields.get("cover_photo_id"),
             created_at=stamp,
             updated_at=stamp,
-            version=1,
         )
         if item.cover_photo_id:
             self._check_cover(author, item.cover_photo_id)
@@ -250,10 +262,16 @@ class PostService:
 
     def delete(self, slug: str, if_match: IfMatch = None) -> None:
         def store(item: PostModel) -> None:
-            self._check_precondition(item, if_match)
-            item.delete(condition=PostModel.version == item.version)
+            _check_if_match(item, if_match)
+            item.delete()
 
-        optimistic_write(lambda: self._load(slug), store, strict=if_match is not None, what="post")
+        optimistic_write(
+            lambda: self._load(slug),
+            store,
+            strict=if_match is not None,
+            what="post",
+            current=lambda: self.get(slug)[0],
+        )
         self.clear_cache()
 
     def _write(
@@ -265,34 +283,24 @@ class PostService:
         """Check If-Match, change, and write back only if nobody wrote since the read."""
 
         def store(item: PostModel) -> None:
-            self._check_precondition(item, if_match)
+            _check_if_match(item, if_match)
             if change is None:
                 return
-            seen = item.version
-            stamp = v.format_time(self._clock())
+            stamp = validation.format_time(self._clock())
             change(item, stamp)
-            item.version = seen + 1
             item.updated_at = stamp
-            item.save(condition=PostModel.version == seen)
+            item.save()
 
         item = optimistic_write(
-            lambda: self._load(slug), store, strict=if_match is not None, what="post"
+            lambda: self._load(slug),
+            store,
+            strict=if_match is not None,
+            what="post",
+            current=lambda: self.get(slug)[0],
         )
         if change is not None:
             self.clear_cache()
         return item
-
-    @staticmethod
-    def _check_precondition(item: PostModel, if_match: IfMatch) -> None:
-        if if_match is None or if_match == ANY_VERSION:
-            return
-        # The ETag, or the bare version number for clients that keep `version`.
-        if post_tag(item) in if_match or str(item.version) in if_match:
-            return
-        raise PreconditionFailed(
-            f"If-Match does not match the current version ({item.version}); "
-            "fetch the post and retry"
-        )
 
     @staticmethod
     def _set_publication(item: PostModel, stamp: str) -> None:
@@ -359,26 +367,18 @@ class PostService:
         )
 
     def _list_published(self, limit: int, cursor: str | None) -> Tagged:
-        scope = "posts|published"
-        start = self._cursors.decode(cursor, scope) if cursor else None
-        with storage_errors():
-            # A global index has no consistent reads; one item more tells if a page follows.
-            rows = list(
-                PostModel.by_published.query(
-                    FEED,
-                    scan_index_forward=False,
-                    limit=limit + 1,
-                    page_size=limit + 1,
-                    last_evaluated_key=to_attribute_values(start) if start else None,
-                )
-            )
-        next_cursor = None
-        if len(rows) > limit:
-            rows = rows[:limit]
-            last = rows[-1]
-            next_cursor = self._cursors.encode(
-                {"slug": last.slug, "feed": FEED, "published_key": last.published_key}, scope
-            )
+        rows, next_cursor = query_page(
+            PostModel.by_published,
+            FEED,
+            key_names=("slug", "feed", "published_key"),
+            condition=None,
+            scope="posts|published",
+            limit=limit,
+            cursor=cursor,
+            cursors=self._cursors,
+            forward=False,
+            consistent=False,
+        )
         page = {"items": [_to_json(r, full=False) for r in rows], "next_cursor": next_cursor}
         return page, _page_tag(rows, next_cursor)
 

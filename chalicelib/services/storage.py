@@ -12,6 +12,8 @@ from pynamodb.exceptions import DeleteError, PutError, PynamoDBException
 from chalicelib.cursors import CursorCodec
 from chalicelib.errors import Conflict, PreconditionFailed, Throttled
 
+Json = dict[str, Any]
+
 CONDITION_FAILED = "ConditionalCheckFailedException"
 WRITE_ATTEMPTS = 5
 # A transaction names the failed item's reason without the "Exception" suffix.
@@ -73,18 +75,19 @@ def query_page(
     index: Any,
     hash_value: str,
     *,
-    key_names: tuple[str, str, str],
+    key_names: tuple[str, ...],
     condition: Any,
     scope: str,
     limit: int,
     cursor: str | None,
     cursors: CursorCodec,
     forward: bool,
+    consistent: bool = True,
 ) -> tuple[list[Any], str | None]:
     """One page of an index Query and the signed cursor of the next page, if there is one.
 
-    `key_names` are the table's hash and range key and the index's range key: together they
-    are the position a Query resumes from.
+    `key_names` are the table's key attributes and the index's: together they are the position
+    a Query resumes from. A global index has no consistent reads (`consistent=False`).
     """
     start = cursors.decode(cursor, scope) if cursor else None
     with storage_errors():
@@ -94,7 +97,7 @@ def query_page(
                 hash_value,
                 condition,
                 scan_index_forward=forward,
-                consistent_read=True,
+                consistent_read=consistent,
                 limit=limit + 1,
                 page_size=limit + 1,
                 last_evaluated_key=to_attribute_values(start) if start else None,
@@ -109,13 +112,19 @@ def query_page(
 
 
 def optimistic_write[T](
-    load: Callable[[], T], store: Callable[[T], None], *, strict: bool, what: str
+    load: Callable[[], T],
+    store: Callable[[T], None],
+    *,
+    strict: bool,
+    what: str,
+    current: Callable[[], Json],
 ) -> T:
-    """Read the item, let `store` change it and write it conditionally, again on a lost race.
+    """Read the item, let `store` change it and write it back, again on a lost race.
 
-    `store` checks If-Match, changes the item and saves or deletes it on the condition that
-    nobody wrote since the read. When the client named a version (`strict`), a lost race is
-    its 412; otherwise the change is applied again to a fresh read, so no update is lost.
+    `store` checks If-Match, changes the item and saves or deletes it; the model's
+    `VersionAttribute` makes that write conditional on nobody having written since the read.
+    When the client named a version (`strict`), a lost race is its 412, with the `current`
+    representation; otherwise the change is applied again to a fresh read, so no update is lost.
     """
     for _ in range(WRITE_ATTEMPTS):
         item = load()
@@ -127,7 +136,9 @@ def optimistic_write[T](
                 raise
             if strict:
                 raise PreconditionFailed(
-                    f"the {what} was changed by another request; fetch it and retry"
+                    f"the {what} was changed by another request; the current {what} is in "
+                    "Current: merge and retry",
+                    current(),
                 ) from e
             continue
         return item

@@ -10,10 +10,10 @@ from typing import Any, Final
 
 from pynamodb.exceptions import DoesNotExist
 
-from chalicelib import validation as v
+from chalicelib import validation
 from chalicelib.errors import NotFound, ValidationError
 from chalicelib.models import SubscriberModel
-from chalicelib.services import common
+from chalicelib.services import defaults
 from chalicelib.services.storage import conditional, storage_errors
 
 Json = dict[str, Any]
@@ -46,7 +46,7 @@ def normalise_email(value: object) -> tuple[str, str]:
     """The address to mail (local part as typed, domain lowercased and IDNA-encoded) and the
     identity it is stored under (the whole address lowercased: Ann@ and ann@ are one subscriber).
     """
-    text = v.text(value, "email", min_len=1, max_len=MAX_EMAIL, strip=True)
+    text = validation.text(value, "email", min_len=1, max_len=MAX_EMAIL, strip=True)
     local, at, domain = text.rpartition("@")
     if not at or not local or not domain:
         raise ValidationError(_NOT_AN_ADDRESS)
@@ -76,7 +76,7 @@ class SubscriptionService:
     def __init__(
         self,
         *,
-        clock: common.Clock = common.utcnow,
+        clock: defaults.Clock = defaults.utcnow,
         new_token: Callable[[], str] = new_token,
     ) -> None:
         self._clock = clock
@@ -84,11 +84,11 @@ class SubscriptionService:
 
     def subscribe(self, data: Json) -> Json:
         """Always the same answer, so the API never tells whether an address was subscribed."""
-        v.reject_unknown(data, ("email",))
+        validation.reject_unknown(data, ("email",))
         if "email" not in data:
             raise ValidationError("email is required")
         address, email = normalise_email(data["email"])
-        stamp = v.format_time(self._clock())
+        stamp = validation.format_time(self._clock())
         item = SubscriberModel(
             email,
             address=address,
@@ -127,10 +127,10 @@ class SubscriptionService:
 
     def unsubscribe(self, data: Json) -> Json:
         """Idempotent: the same token unsubscribes once and answers the same ever after."""
-        v.reject_unknown(data, ("token",))
+        validation.reject_unknown(data, ("token",))
         if "token" not in data:
             raise ValidationError("token is required: the token parameter of the unsubscribe link")
-        token = v.text(data["token"], "token", min_len=1, max_len=MAX_TOKEN, strip=True)
+        token = validation.text(data["token"], "token", min_len=1, max_len=MAX_TOKEN, strip=True)
         if not _TOKEN.fullmatch(token):
             raise NotFound(_UNKNOWN_TOKEN)
         with storage_errors():
@@ -138,7 +138,7 @@ class SubscriptionService:
         if not keys or not hmac.compare_digest(keys[0].token.encode(), token.encode()):
             raise NotFound(_UNKNOWN_TOKEN)
         email = keys[0].email
-        stamp = v.format_time(self._clock())
+        stamp = validation.format_time(self._clock())
         with conditional() as write:
             SubscriberModel(email).update(
                 actions=[

@@ -6,18 +6,19 @@ import hashlib
 import json
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import Any
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from chalicelib import validation as v
+from chalicelib import validation
 from chalicelib.config import settings
 from chalicelib.cursors import CursorCodec
-from chalicelib.errors import Conflict, NotFound, PreconditionFailed, ValidationError
+from chalicelib.errors import Conflict, NotFound, ValidationError
 from chalicelib.models import IdempotencyModel, TodoModel
-from chalicelib.services import common
+from chalicelib.preconditions import IfMatch, check_if_match
+from chalicelib.services import defaults
 from chalicelib.services.storage import (
     TXN_CONDITION_FAILED,
     optimistic_write,
@@ -27,10 +28,6 @@ from chalicelib.services.storage import (
 
 Json = dict[str, Any]
 
-ANY_VERSION: Final = "*"
-# What an If-Match header asks for: None (no header), "*" (any), or the versions it names.
-IfMatch = frozenset[int] | str | None
-
 FIELDS = ("title", "notes", "due", "tags", "done")
 IDEMPOTENCY_TTL = timedelta(hours=24)
 TOMBSTONE_TTL = timedelta(days=30)
@@ -39,24 +36,26 @@ MAX_IDEMPOTENCY_KEY = 64
 
 def _clean(data: Json, *, partial: bool) -> Json:
     """The validated subset of todo fields present in a request body."""
-    v.reject_unknown(data, FIELDS)
+    validation.reject_unknown(data, FIELDS)
     if not partial and "title" not in data:
         raise ValidationError("title is required")
     out: Json = {}
     if "title" in data:
-        out["title"] = v.text(data["title"], "title", min_len=1, max_len=200, strip=True)
+        out["title"] = validation.text(data["title"], "title", min_len=1, max_len=200, strip=True)
     if "notes" in data:
         notes = data["notes"]
-        out["notes"] = "" if notes is None else v.text(notes, "notes", max_len=10_000)
+        out["notes"] = "" if notes is None else validation.text(notes, "notes", max_len=10_000)
     if "due" in data:
-        out["due"] = v.due_value(data["due"])
+        out["due"] = validation.due_value(data["due"])
     if "tags" in data:
         tags = data["tags"]
         out["tags"] = (
-            [] if tags is None else v.string_list(tags, "tags", max_items=20, min_len=1, max_len=32)
+            []
+            if tags is None
+            else validation.string_list(tags, "tags", max_items=20, min_len=1, max_len=32)
         )
     if "done" in data:
-        out["done"] = v.boolean(data["done"], "done")
+        out["done"] = validation.boolean(data["done"], "done")
     return out
 
 
@@ -86,8 +85,8 @@ class TodoService:
         self,
         *,
         cursor_secret: bytes | None = None,
-        clock: common.Clock = common.utcnow,
-        new_id: Callable[[], str] = common.new_id,
+        clock: defaults.Clock = defaults.utcnow,
+        new_id: Callable[[], str] = defaults.new_id,
     ) -> None:
         self._cursors = CursorCodec(
             cursor_secret if cursor_secret is not None else settings().cursor_secret
@@ -103,7 +102,7 @@ class TodoService:
         """Create a todo; returns it and whether it is the replay of an earlier keyed request."""
         fields = _clean(data, partial=False)
         now = self._clock()
-        stamp = v.format_time(now)
+        stamp = validation.format_time(now)
         todo_id = self._new_id()
         item = TodoModel(
             user_id,
@@ -115,7 +114,6 @@ class TodoService:
             tags=fields.get("tags", []),
             created_at=stamp,
             updated_at=stamp,
-            version=1,
             deleted=False,
         )
         self._set_keys(item)
@@ -132,12 +130,13 @@ class TodoService:
             raise ValidationError(
                 f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} printable characters"
             )
-        body = _to_json(item)
+        # The response is stored in the same transaction that creates the todo (at version 1).
+        body = _to_json(item) | {"version": 1}
         record = IdempotencyModel(
             f"todos:{user_id}:{key}",
             request_hash=_request_hash(data),
             response=json.dumps(body),
-            created_at=v.format_time(now),
+            created_at=validation.format_time(now),
             expires_at=now + IDEMPOTENCY_TTL,
         )
         try:
@@ -191,29 +190,27 @@ class TodoService:
         """Check If-Match, change, and write back only if nobody wrote since the read."""
 
         def store(item: TodoModel) -> None:
-            self._check_precondition(item, if_match)
+            check_if_match(
+                if_match,
+                {str(item.version)},
+                what="todo",
+                version=item.version,
+                current=lambda: _to_json(item),
+            )
             if change is None:
                 return
-            seen = item.version
             change(item)
-            item.version = seen + 1
-            item.updated_at = v.format_time(self._clock())
+            item.updated_at = validation.format_time(self._clock())
             self._set_keys(item)
-            item.save(condition=TodoModel.version == seen)
+            item.save()
 
         return optimistic_write(
-            lambda: self._load(user_id, todo_id), store, strict=if_match is not None, what="todo"
+            lambda: self._load(user_id, todo_id),
+            store,
+            strict=if_match is not None,
+            what="todo",
+            current=lambda: self.get(user_id, todo_id),
         )
-
-    @staticmethod
-    def _check_precondition(item: TodoModel, if_match: IfMatch) -> None:
-        if if_match is None or if_match == ANY_VERSION:
-            return
-        if item.version not in if_match:
-            raise PreconditionFailed(
-                f"If-Match does not match the current version ({item.version}); "
-                "fetch the todo and retry"
-            )
 
     @staticmethod
     def _set_keys(item: TodoModel) -> None:
@@ -239,7 +236,7 @@ class TodoService:
     def get(self, user_id: str, todo_id: str) -> Json:
         return _to_json(self._load(user_id, todo_id))
 
-    def list(
+    def list_todos(
         self, user_id: str, *, limit: int, cursor: str | None = None, done: bool | None = None
     ) -> Json:
         """Live todos, newest first, optionally only done or not done."""
@@ -269,7 +266,7 @@ class TodoService:
         self, user_id: str, *, since: datetime, limit: int, cursor: str | None = None
     ) -> Json:
         """What changed after `since`, oldest change first, deletions as tombstones."""
-        floor = v.format_time(since)
+        floor = validation.format_time(since)
         # "$" sorts after "#", so changes made exactly at `since` are excluded.
         return self._page(
             TodoModel.by_updated,

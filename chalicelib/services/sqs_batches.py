@@ -1,24 +1,12 @@
-"""What services share: the clock and id factory tests replace, and SQS batch reporting."""
+"""SQS batches: each message handled alone, the failed ones reported for Lambda to retry."""
 
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
 from typing import Any
 
 log = logging.getLogger(__name__)
-
-Clock = Callable[[], datetime]
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def new_id() -> str:
-    return uuid.uuid4().hex
 
 
 def report_failures(
