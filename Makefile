@@ -7,13 +7,15 @@ PY := $(VENV)/bin/python
 PYTHON_IS_312 := -c 'import sys; assert sys.version_info[:2] == (3, 12)'
 
 # A Python 3.12 interpreter: python3.12 on PATH if it runs, else one from pyenv (by path: the
-# bare pyenv shim refuses to run unless PYENV_VERSION names a version).
-PYTHON312 ?= $(shell \
+# bare pyenv shim refuses to run unless PYENV_VERSION names a version). Looked for only when a
+# venv is to be made (pyenv is slow to ask); `make PYTHON312=/path/to/python3.12` skips the search.
+PYTHON312 ?=
+FIND_PYTHON312 = \
 	if python3.12 $(PYTHON_IS_312) >/dev/null 2>&1; then command -v python3.12; \
 	elif command -v pyenv >/dev/null 2>&1; then \
 	  for v in $$(pyenv versions --bare 2>/dev/null | grep -E '^3\.12(\.[0-9]+)?$$' | sort -t. -k3 -n -r); do \
 	    p="$$(pyenv root)/versions/$$v/bin/python3.12"; [ -x "$$p" ] && { echo "$$p"; break; }; done; \
-	fi)
+	fi
 
 # Each requirements file is installed once, and again when it (or a file it includes) changes:
 # `make run` installs only the sandbox's, `make test` everything, `make package` the deployment's.
@@ -46,16 +48,17 @@ venv:
 	  echo "==> $(VENV) was made by $$($(PY) -V 2>&1 | head -1 || true), not Python 3.12: rebuilding it"; \
 	  rm -rf $(VENV); fi
 	@if [ ! -x $(PY) ]; then \
-	  if [ -z "$(PYTHON312)" ]; then \
+	  python312="$(PYTHON312)"; [ -n "$$python312" ] || python312="$$($(FIND_PYTHON312))"; \
+	  if [ -z "$$python312" ]; then \
 	    echo "error: Python 3.12 is required (the Lambda runtime follows the local Python)." >&2; \
 	    echo "Install it, e.g. 'pyenv install 3.12' or your system's python3.12 package, or pass PYTHON312=/path/to/python3.12." >&2; \
 	    exit 1; fi; \
-	  if ! "$(PYTHON312)" $(PYTHON_IS_312) >/dev/null 2>&1; then \
-	    echo "error: PYTHON312=$(PYTHON312) is $$("$(PYTHON312)" -V 2>&1 | head -1), not Python 3.12." >&2; \
+	  if ! "$$python312" $(PYTHON_IS_312) >/dev/null 2>&1; then \
+	    echo "error: PYTHON312=$$python312 is $$("$$python312" -V 2>&1 | head -1), not Python 3.12." >&2; \
 	    echo "Pass PYTHON312=/path/to/python3.12, or leave it unset to find one on PATH or in pyenv." >&2; \
 	    exit 1; fi; \
-	  echo "==> Creating $(VENV) with $(PYTHON312) ($$("$(PYTHON312)" -V 2>&1))"; \
-	  "$(PYTHON312)" -m venv $(VENV) || { rm -rf $(VENV); exit 1; }; \
+	  echo "==> Creating $(VENV) with $$python312 ($$("$$python312" -V 2>&1))"; \
+	  "$$python312" -m venv $(VENV) || { rm -rf $(VENV); exit 1; }; \
 	  $(PY) -m pip install --disable-pip-version-check --quiet --upgrade "pip<26.3"; \
 	fi
 

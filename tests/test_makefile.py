@@ -21,12 +21,15 @@ def _fake_python(path: Path, version: str) -> Path:
     return path
 
 
-def _make(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def _make(
+    project: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     shutil.copy2(ROOT / "Makefile", project / "Makefile")
     assert MAKE is not None
     return subprocess.run(
         [MAKE, "--no-print-directory", "venv", *args],
         cwd=project,
+        env=env,
         capture_output=True,
         text=True,
         timeout=60,
@@ -52,7 +55,14 @@ def test_a_venv_made_by_another_python_is_deleted_to_be_rebuilt(tmp_path: Path) 
 
 
 def test_no_python312_at_all_says_what_to_install(tmp_path: Path) -> None:
-    done = _make(tmp_path, "PYTHON312=")
+    # A PATH with a shell and coreutils, but no python3.12 and no pyenv.
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("bash", "sh", "grep", "sort", "head", "rm", "find", "touch", "env"):
+        found = shutil.which(tool)
+        if found:
+            (bin_dir / tool).symlink_to(found)
+    done = _make(tmp_path, env={"PATH": str(bin_dir), "HOME": str(tmp_path)})
     assert done.returncode != 0
     assert "Python 3.12 is required" in done.stderr
     assert "pyenv install 3.12" in done.stderr
