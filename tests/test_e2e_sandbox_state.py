@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import io
 import json
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
+import jwt
 import pytest
+import requests
 
 from tests.test_e2e_sandbox import (
+    HTTP_TIMEOUT,
     PASSWORD,
     ROOT,
     Sandbox,
@@ -39,15 +44,68 @@ def _ids(sandbox: Sandbox) -> tuple[str, str]:
     return sandbox.endpoints["user_pool_id"], sandbox.endpoints["user_pool_client_id"]
 
 
+def _jpeg() -> bytes:
+    from PIL import Image  # noqa: PLC0415 - only this test makes an image
+
+    out = io.BytesIO()
+    Image.new("RGB", (300, 200), "teal").save(out, "JPEG")
+    return out.getvalue()
+
+
+def _upload(
+    sandbox: Sandbox, token: str, data: bytes, declared: int
+) -> tuple[str, requests.Response]:
+    """POST /photos declaring `declared` bytes, then upload `data` with the form it returned."""
+    body = {"content_type": "image/jpeg", "size": declared}
+    created = call(sandbox, "POST", "/photos", token, body)
+    assert created.status_code == 201, created.text
+    form = created.json()["upload"]
+    sent = requests.post(
+        form["url"], data=form["fields"], files={"file": ("p.jpg", data)}, timeout=HTTP_TIMEOUT
+    )
+    return created.json()["photo"]["id"], sent
+
+
+def _wait_until_ready(sandbox: Sandbox, token: str, photo_id: str) -> dict[str, Any]:
+    deadline = time.monotonic() + POLL_TIMEOUT
+    while time.monotonic() < deadline:
+        photo: dict[str, Any] = call(sandbox, "GET", f"/photos/{photo_id}", token).json()
+        if photo["status"] != "pending":
+            return photo
+        time.sleep(0.2)
+    pytest.fail(f"photo {photo_id} still pending after {POLL_TIMEOUT:.0f} s")
+
+
+def test_sandbox_s3_refuses_an_upload_larger_than_the_photo_declared(tmp_path: Path) -> None:
+    sandbox = start_sandbox(tmp_path)
+    try:
+        user = create_user(sandbox, "liar")
+        data = _jpeg()
+        photo_id, sent = _upload(sandbox, user.token, data, declared=len(data) - 1)
+        assert sent.status_code == 400
+        assert b"<Code>EntityTooLarge</Code>" in sent.content
+        photo = call(sandbox, "GET", f"/photos/{photo_id}", user.token).json()
+        assert photo["status"] == "pending"
+    finally:
+        stop_sandbox(sandbox.process)
+
+
 def test_restart_keeps_users_todos_mails_and_the_pool_ids(tmp_path: Path) -> None:
     first = start_sandbox(tmp_path)
     try:
         user = create_user(first, "keeper")
+        editor_email = f"editor-{user.sub[:8]}@example.com"
+        first.cli("user", "create", editor_email, PASSWORD, "--editor")
         todo = call(first, "POST", "/todos", user.token, {"title": "Survive"}).json()
         reader = f"reader-{user.sub[:8]}@example.com"
         subscribed = call(first, "POST", "/subscriptions", body={"email": reader})
         assert subscribed.status_code == 202
         mails = _wait_for_mail(first, reader)
+        data = _jpeg()
+        photo_id, sent = _upload(first, user.token, data, declared=len(data))
+        assert sent.status_code == 204, sent.text
+        photo = _wait_until_ready(first, user.token, photo_id)
+        assert photo["status"] == "ready", photo
         ids = _ids(first)
         assert not first.endpoints["state"]["restored"]
     finally:
@@ -63,6 +121,21 @@ def test_restart_keeps_users_todos_mails_and_the_pool_ids(tmp_path: Path) -> Non
         assert [t["id"] for t in listed] == [todo["id"]]
         new_token = second.cli("token", user.email, PASSWORD)
         assert call(second, "GET", f"/todos/{todo['id']}", new_token).json() == todo
+        assert json.loads(second.cli("mail", "--to", reader, "--json")) == mails
+        editor = jwt.decode(
+            second.cli("token", editor_email, PASSWORD), options={"verify_signature": False}
+        )
+        assert editor["cognito:groups"] == ["editors"]
+        # The photo and its thumbnails: the objects came back with the table.
+        kept = call(second, "GET", f"/photos/{photo_id}", user.token).json()
+        assert kept["status"] == "ready"
+        thumbnail = requests.get(kept["thumbnails"]["small"], timeout=HTTP_TIMEOUT)
+        assert thumbnail.status_code == 200
+        assert thumbnail.content[:2] == b"\xff\xd8"  # a JPEG
+        # Streams work after a restore, and restored items sent nothing again.
+        newcomer = f"newcomer-{user.sub[:8]}@example.com"
+        call(second, "POST", "/subscriptions", body={"email": newcomer})
+        _wait_for_mail(second, newcomer)
         assert json.loads(second.cli("mail", "--to", reader, "--json")) == mails
     finally:
         stop_sandbox(second.process)
