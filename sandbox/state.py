@@ -133,6 +133,9 @@ class StateStore:
     def save(self, snapshot: Snapshot) -> None:
         """Blobs first, then state.json in one rename, then blobs nothing names any more."""
         self._blobs.mkdir(parents=True, exist_ok=True)
+        # Temporary files a crash left behind (one sandbox saves at a time: none is live now).
+        for leftover in [*self.directory.glob(".*.tmp"), *self._blobs.glob(".*.tmp")]:
+            leftover.unlink(missing_ok=True)
         for digest, data in snapshot.blobs.items():
             if not (self._blobs / digest).exists():
                 _write_atomically(self._blobs / digest, data)
@@ -146,7 +149,7 @@ class StateStore:
         _sync_directory(self.directory)
         named = {o["blob"] for objs in snapshot.objects.values() for o in objs}
         for path in self._blobs.iterdir():
-            if path.name not in named and not path.name.startswith("."):
+            if path.name not in named:
                 path.unlink(missing_ok=True)
 
     def load(self) -> tuple[Snapshot, str] | None:

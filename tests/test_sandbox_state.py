@@ -81,7 +81,15 @@ def test_a_crash_while_saving_leaves_the_previous_snapshot_whole(
     assert loaded is not None
     (entry,) = loaded[0].objects["media"]
     assert store.blob(entry["blob"]) == b"old"
-    assert not [p for p in store.directory.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_saving_removes_what_a_killed_save_left_behind(tmp_path: Path) -> None:
+    store = StateStore(tmp_path / "state")
+    store.save(_snapshot(b"old"))
+    (store.directory / ".state.json.abc.tmp").write_text("{")
+    (store.directory / "blobs" / ".deadbeef.xyz.tmp").write_bytes(b"half")
+    store.save(_snapshot(b"new"))
+    assert not list(store.directory.rglob("*.tmp"))
 
 
 @pytest.mark.parametrize(
