@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from chalice import Rate
@@ -11,6 +10,7 @@ from chalice.app import CloudWatchEvent, DynamoDBEvent, SQSEvent
 from chalicelib import __version__
 from chalicelib.api import deps, photos, posts, subscriptions, todos
 from chalicelib.api.http import API_CORS, BODYLESS
+from chalicelib.config import import_time_value
 from chalicelib.warm import WarmableChalice
 
 app = WarmableChalice(app_name="mytodolist")
@@ -29,7 +29,7 @@ def health() -> dict[str, str]:
 
 # A decorator argument, so read at import; .chalice/config.json sets it per stage.
 @app.on_sqs_message(
-    queue=os.environ.get("THUMBNAILS_QUEUE_NAME", "mytodolist-dev-thumbnails"), batch_size=10
+    queue=import_time_value("THUMBNAILS_QUEUE_NAME", "mytodolist-dev-thumbnails"), batch_size=10
 )
 def make_thumbnails(event: SQSEvent) -> dict[str, Any]:
     messages = [(record.to_dict()["messageId"], record.body) for record in event]
@@ -39,7 +39,7 @@ def make_thumbnails(event: SQSEvent) -> dict[str, Any]:
 # Decorator arguments, so read at import; .chalice/config.json sets them per stage. The handlers
 # take the raw records: a malformed one must be reported alone, not fail Chalice's parsing.
 @app.on_dynamodb_record(
-    stream_arn=os.environ.get(
+    stream_arn=import_time_value(
         "SUBSCRIBERS_STREAM_ARN",
         "arn:aws:dynamodb:us-east-1:000000000000:table/mytodolist-dev-subscribers/stream/unset",
     ),
@@ -52,7 +52,7 @@ def send_welcome_mails(event: DynamoDBEvent) -> dict[str, Any]:
 
 # A decorator argument, so read at import; .chalice/config.json sets it per stage.
 @app.on_dynamodb_record(
-    stream_arn=os.environ.get(
+    stream_arn=import_time_value(
         "POSTS_STREAM_ARN",
         "arn:aws:dynamodb:us-east-1:000000000000:table/mytodolist-dev-posts/stream/unset",
     ),
@@ -66,7 +66,7 @@ def announce_posts(event: DynamoDBEvent) -> dict[str, Any]:
 # A decorator argument, so read at import; .chalice/config.json sets it per stage. Each message
 # carries up to 50 mails: two per invocation stay well inside the function's timeout.
 @app.on_sqs_message(
-    queue=os.environ.get("POST_MAILS_QUEUE_NAME", "mytodolist-dev-post-mails"), batch_size=2
+    queue=import_time_value("POST_MAILS_QUEUE_NAME", "mytodolist-dev-post-mails"), batch_size=2
 )
 def send_post_mails(event: SQSEvent) -> dict[str, Any]:
     messages = [(record.to_dict()["messageId"], record.body) for record in event]

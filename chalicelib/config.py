@@ -4,22 +4,32 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import Final, NamedTuple
 
 DEFAULT_REGION = "us-east-1"
 # How the warmer reaches the API function: lambda:Invoke, or a call in this process (the
 # sandbox, which serves the API in the same process; moto cannot run Lambda functions).
 WARM_INVOKERS = ("lambda", "in-process")
+LOG_LEVELS = ("INFO", "DEBUG", "WARNING", "ERROR")
+# What .chalice/config.json holds until `make resources` writes the stage's real values.
+PLACEHOLDER = "set-by-make-resources"
+# Set by `make package`: the merged template replaces the stage's placeholders.
+TEMPLATE_FILLS_PLACEHOLDERS = "MYTODOLIST_TEMPLATE_FILLS_PLACEHOLDERS"
 
 
-@dataclass(frozen=True)
-class Settings:
+# NamedTuples, not dataclasses: app.py imports this module, and dataclasses costs every cold
+# start several milliseconds (it imports inspect).
+class Settings(NamedTuple):
     # Table names are not here: PynamoDB models read theirs when their classes are built.
     stage: str
     region: str
+    log_level: str
     media_bucket: str
-    cursor_secret: bytes
+    # The cursor key itself (local and test stages), or the Secrets Manager secret holding it
+    # (deployed stages, the API function only); chalicelib.services.aws.cursor_secret reads it.
+    cursor_secret: str
+    cursor_secret_arn: str
     post_mails_queue_name: str
     mail_sender: str
     site_url: str
@@ -28,9 +38,53 @@ class Settings:
     warm_invoker: str
 
 
+class CallBudget(NamedTuple):
+    """How long one AWS call may take: per attempt, and how many attempts (the first included)."""
+
+    connect_timeout: float
+    read_timeout: float
+    max_attempts: int
+
+
+# Per function (by handler name), so that one call, its retries and botocore's backoff between
+# them fit inside the function's timeout in .chalice/config.json (tests/test_call_budgets.py
+# proves it). The API's is tight: a client would rather get a 429 it can retry than a timeout.
+CALL_BUDGETS: Final[Mapping[str, CallBudget]] = {
+    "api_handler": CallBudget(connect_timeout=0.5, read_timeout=1.0, max_attempts=2),
+    "make_thumbnails": CallBudget(connect_timeout=1, read_timeout=4, max_attempts=3),
+    "send_welcome_mails": CallBudget(connect_timeout=1, read_timeout=5, max_attempts=3),
+    "announce_posts": CallBudget(connect_timeout=1, read_timeout=5, max_attempts=3),
+    "send_post_mails": CallBudget(connect_timeout=1, read_timeout=5, max_attempts=3),
+    # A cold API container answers a warm-up after loading its services: a second or two.
+    "warm_api": CallBudget(connect_timeout=1, read_timeout=5, max_attempts=2),
+}
+# Outside Lambda (the sandbox, tests, scripts): moto on a busy machine can be slow.
+LOCAL_CALL_BUDGET: Final = CallBudget(connect_timeout=2, read_timeout=10, max_attempts=3)
+
+
 def aws_region(environ: Mapping[str, str] = os.environ) -> str:
     """The region: Lambda sets AWS_REGION; botocore alone reads only AWS_DEFAULT_REGION."""
     return environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
+
+
+def import_time_value(name: str, default: str) -> str:
+    """A decorator argument (read when app.py is imported, as `chalice deploy` does): refuses a
+    placeholder, so that a stage whose resources do not exist yet is never deployed."""
+    value = os.environ.get(name, default)
+    if PLACEHOLDER in value and not os.environ.get(TEMPLATE_FILLS_PLACEHOLDERS):
+        raise RuntimeError(
+            f"{name} is still {value!r}: this stage's resources do not exist yet. Run "
+            "`make resources STAGE=<stage>` first (it writes their names into "
+            ".chalice/config.json), or deploy with `make deploy STAGE=<stage>`"
+        )
+    return value
+
+
+def check_secret(name: str, value: str) -> bytes:
+    if len(value) < 32:
+        # Refuses a placeholder: a guessable key would make cursors forgeable.
+        raise RuntimeError(f"{name} must be at least 32 characters of random text")
+    return value.encode()
 
 
 def _required(name: str) -> str:
@@ -38,14 +92,6 @@ def _required(name: str) -> str:
     if not value:
         raise RuntimeError(f"environment variable {name} is not set")
     return value
-
-
-def _secret(name: str) -> bytes:
-    value = _required(name)
-    if len(value) < 32:
-        # Refuses the config.json placeholder: a guessable key would make cursors forgeable.
-        raise RuntimeError(f"{name} must be at least 32 characters of random text")
-    return value.encode()
 
 
 def _choice(name: str, choices: tuple[str, ...]) -> str:
@@ -65,10 +111,12 @@ def _count(name: str) -> int:
 @lru_cache(maxsize=1)
 def settings() -> Settings:
     return Settings(
-        stage=os.environ.get("APP_STAGE", "dev"),
+        stage=_required("APP_STAGE"),
         region=aws_region(),
+        log_level=_choice("LOG_LEVEL", LOG_LEVELS),
         media_bucket=_required("MEDIA_BUCKET_NAME"),
-        cursor_secret=_secret("CURSOR_SECRET"),
+        cursor_secret=os.environ.get("CURSOR_SECRET", ""),
+        cursor_secret_arn=os.environ.get("CURSOR_SECRET_ARN", ""),
         post_mails_queue_name=_required("POST_MAILS_QUEUE_NAME"),
         mail_sender=_required("MAIL_SENDER"),
         # Mail links are built by appending paths: a trailing slash would double them.
@@ -77,6 +125,22 @@ def settings() -> Settings:
         warm_concurrency=_count("WARM_CONCURRENCY"),
         warm_invoker=_choice("WARM_INVOKER", WARM_INVOKERS),
     )
+
+
+def function_handler(environ: Mapping[str, str] = os.environ) -> str | None:
+    """Which of the app's functions this is, from the name Lambda gives it (`chalice deploy` and
+    `make package` both name them <app>-<stage>[-<handler>]); None outside Lambda."""
+    name = environ.get("AWS_LAMBDA_FUNCTION_NAME")
+    if not name:
+        return None
+    suffix = name.rsplit("-", 1)[-1]
+    return suffix if suffix in CALL_BUDGETS else "api_handler"
+
+
+def call_budget() -> CallBudget:
+    """Read apart from settings(): the models need it when their classes are built."""
+    handler = function_handler()
+    return LOCAL_CALL_BUDGET if handler is None else CALL_BUDGETS[handler]
 
 
 def reset() -> None:

@@ -7,6 +7,7 @@ import binascii
 import hashlib
 import hmac
 import json
+from collections.abc import Callable
 from typing import Any
 
 from chalicelib.errors import ValidationError
@@ -26,10 +27,14 @@ def _unb64(text: str) -> bytes:
 class CursorCodec:
     """Encodes a DynamoDB key (string attributes only) with an HMAC over key and scope."""
 
-    def __init__(self, secret: bytes) -> None:
+    def __init__(self, secret: bytes | Callable[[], bytes]) -> None:
+        # A callable is asked on first use: services built where no cursor is ever made (the
+        # thumbnail worker) never read the secret.
         self._secret = secret
 
     def _sign(self, payload: bytes) -> bytes:
+        if callable(self._secret):
+            self._secret = self._secret()
         return hmac.new(self._secret, payload, hashlib.sha256).digest()[:16]
 
     def encode(self, key: dict[str, str], scope: str) -> str:

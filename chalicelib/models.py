@@ -21,11 +21,21 @@ from pynamodb.indexes import (
 )
 from pynamodb.models import Model
 
-from chalicelib.config import aws_region
+from chalicelib.config import aws_region, call_budget
 
 # Meta values are read when the class is built, which is when a service first imports this
 # module (never at app import); the test stage and the sandbox set them before that.
-_REGION = aws_region()
+_BUDGET = call_budget()
+
+
+class _TableMeta:
+    """What every table's Meta shares: the region and the function's call budget."""
+
+    region = aws_region()
+    connect_timeout_seconds = _BUDGET.connect_timeout
+    read_timeout_seconds = _BUDGET.read_timeout
+    # PynamoDB counts retries; the budget counts attempts, the first included.
+    max_retry_attempts = _BUDGET.max_attempts - 1
 
 
 class TodosByCreatedIndex(LocalSecondaryIndex["TodoModel"]):
@@ -62,10 +72,9 @@ class TodosByUpdatedIndex(LocalSecondaryIndex["TodoModel"]):
 
 
 class TodoModel(Model):
-    class Meta:
+    class Meta(_TableMeta):
         # Read from the environment when the class is built (see the module comment).
         table_name = os.environ.get("TODOS_TABLE_NAME", "mytodolist-dev-todos")
-        region = _REGION
 
     user_id = UnicodeAttribute(hash_key=True)
     todo_id = UnicodeAttribute(range_key=True)
@@ -92,10 +101,9 @@ class TodoModel(Model):
 class IdempotencyModel(Model):
     """The first response to a keyed request, kept 24 hours (DynamoDB TTL)."""
 
-    class Meta:
+    class Meta(_TableMeta):
         # Read from the environment when the class is built (see the module comment).
         table_name = os.environ.get("IDEMPOTENCY_TABLE_NAME", "mytodolist-dev-idempotency")
-        region = _REGION
 
     key = UnicodeAttribute(hash_key=True)
     request_hash = UnicodeAttribute()
@@ -116,10 +124,9 @@ class PhotosByCreatedIndex(LocalSecondaryIndex["PhotoModel"]):
 
 
 class PhotoModel(Model):
-    class Meta:
+    class Meta(_TableMeta):
         # Read from the environment when the class is built (see the module comment).
         table_name = os.environ.get("PHOTOS_TABLE_NAME", "mytodolist-dev-photos")
-        region = _REGION
 
     user_id = UnicodeAttribute(hash_key=True)
     photo_id = UnicodeAttribute(range_key=True)
@@ -166,10 +173,9 @@ class PostsByPublishedIndex(GlobalSecondaryIndex["PostModel"]):
 
 
 class PostModel(Model):
-    class Meta:
+    class Meta(_TableMeta):
         # Read from the environment when the class is built (see the module comment).
         table_name = os.environ.get("POSTS_TABLE_NAME", "mytodolist-dev-posts")
-        region = _REGION
 
     slug = UnicodeAttribute(hash_key=True)
     title = UnicodeAttribute()
@@ -212,10 +218,9 @@ class SubscribersByAudienceIndex(GlobalSecondaryIndex["SubscriberModel"]):
 
 
 class SubscriberModel(Model):
-    class Meta:
+    class Meta(_TableMeta):
         # Read from the environment when the class is built (see the module comment).
         table_name = os.environ.get("SUBSCRIBERS_TABLE_NAME", "mytodolist-dev-subscribers")
-        region = _REGION
 
     # The address compared case-insensitively (the identity); `address` is what mail goes to.
     email = UnicodeAttribute(hash_key=True)
@@ -236,10 +241,9 @@ class SubscriberModel(Model):
 class MailDeliveryModel(Model):
     """One mail that must go out exactly once: claimed ("sending", with a lease), then "sent"."""
 
-    class Meta:
+    class Meta(_TableMeta):
         # Read from the environment when the class is built (see the module comment).
         table_name = os.environ.get("MAIL_DELIVERIES_TABLE_NAME", "mytodolist-dev-mail-deliveries")
-        region = _REGION
 
     delivery_id = UnicodeAttribute(hash_key=True)
     state = UnicodeAttribute()

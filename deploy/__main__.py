@@ -146,12 +146,8 @@ def cmd_resources(args: argparse.Namespace) -> int:
         region=str(session.region_name),
         bucket=bucket,
     )
-    secrets = session.client("secretsmanager")
-    env = environment_from_outputs(
-        outs, lambda arn: secrets.get_secret_value(SecretId=arn)["SecretString"]
-    )
-    changed = rewrite_stage_environment(args.stage, env)
-    # Names only: CURSOR_SECRET's value must not end up in a terminal log.
+    # Names and ARNs only: the cursor secret stays in Secrets Manager (the API reads it).
+    changed = rewrite_stage_environment(args.stage, environment_from_outputs(outs))
     print(f".chalice/config.json, stage {args.stage}: set {', '.join(changed) or 'nothing new'}")
     print(
         f"next: .venv/bin/chalice deploy --stage {args.stage}, then python -m deploy "

@@ -11,11 +11,13 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Final
 
+from chalicelib.config import PLACEHOLDER
 from deploy.package import Package
 from deploy.template import (
     API,
+    API_FUNCTION,
+    API_OUTPUT_FOR_VARIABLE,
     OUTPUT_FOR_VARIABLE,
-    SECRET_OUTPUT_FOR_VARIABLE,
     STAGE_VARIABLES,
     Template,
     serverless_functions,
@@ -25,7 +27,6 @@ MAX_ZIP_BYTES: Final = 30 * 1000 * 1000
 MAX_UNZIPPED_BYTES: Final = 80 * 1000 * 1000
 # Lambda's limit on a function's environment: every key and value together.
 MAX_ENVIRONMENT_BYTES: Final = 4 * 1024
-PLACEHOLDER: Final = "set-by-make-resources"
 
 # Worst cases for what CloudFormation fills in, for the environment size estimate.
 _PSEUDO: Final = {
@@ -117,8 +118,6 @@ class _Estimator:
 
     def _sub(self, argument: Any) -> int:
         text, variables = (argument, {}) if isinstance(argument, str) else argument
-        if text.startswith("{{resolve:secretsmanager:"):
-            return self._secret_length(variables)
         total = len(re.sub(r"\$\{(?!!)[^}]+\}", "", text).encode())
         for part in _sub_parts(text):
             if part in variables:
@@ -129,15 +128,6 @@ class _Estimator:
             else:
                 total += self._ref(part)
         return total
-
-    def _secret_length(self, variables: dict[str, Any]) -> int:
-        for value in variables.values():
-            if isinstance(value, dict) and isinstance(value.get("Ref"), str):
-                secret = self._template["Resources"].get(value["Ref"], {})
-                generate = secret.get("Properties", {}).get("GenerateSecretString", {})
-                if "PasswordLength" in generate:
-                    return int(generate["PasswordLength"])
-        return _UNKNOWN
 
 
 def environment_bytes(template: Template, variables: dict[str, Any]) -> int:
@@ -201,11 +191,14 @@ def _wiring_problems(template: Template) -> Iterable[str]:
 
 
 def _environment_problems(template: Template) -> Iterable[str]:
-    wanted = set(OUTPUT_FOR_VARIABLE) | set(SECRET_OUTPUT_FOR_VARIABLE) | STAGE_VARIABLES
+    shared = set(OUTPUT_FOR_VARIABLE) | STAGE_VARIABLES
     for logical_id, function in serverless_functions(template).items():
         variables = function["Properties"].get("Environment", {}).get("Variables", {})
-        for name in sorted(wanted - set(variables)):
+        own = set(API_OUTPUT_FOR_VARIABLE) if logical_id == API_FUNCTION else set()
+        for name in sorted((shared | own) - set(variables)):
             yield f"{logical_id}: no {name} in its environment"
+        for name in sorted((set(API_OUTPUT_FOR_VARIABLE) - own) & set(variables)):
+            yield f"{logical_id}: {name} belongs to the API function alone"
         for name, value in variables.items():
             if PLACEHOLDER in json.dumps(value):
                 yield f"{logical_id}: {name} is still a placeholder"

@@ -14,6 +14,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from chalicelib.config import TEMPLATE_FILLS_PLACEHOLDERS
 from deploy import ROOT
 from deploy.template import Template, merge_template, write_json
 
@@ -60,6 +61,8 @@ def _chalice(*args: str, project_dir: Path) -> None:
     command = [str(chalice), "--project-dir", str(project_dir), "package", *args]
     # Packaging talks to no AWS service, but botocore wants a region to build its session.
     env = {**os.environ, "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1")}
+    # The merge template gives every placeholder its resource: app.py may be imported with them.
+    env[TEMPLATE_FILLS_PLACEHOLDERS] = "1"
     print("+ chalice", " ".join(command[1:]), file=sys.stderr)
     subprocess.run(command, check=True, env=env)  # noqa: S603 - our own venv's chalice
 

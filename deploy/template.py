@@ -38,11 +38,12 @@ OUTPUT_FOR_VARIABLE: Final[Mapping[str, str]] = {
     "SITE_URL": "SiteUrl",
     "USER_POOL_ARN": "UserPoolArn",
 }
-# Variables whose output names a Secrets Manager secret: the value is the secret's string.
-SECRET_OUTPUT_FOR_VARIABLE: Final[Mapping[str, str]] = {"CURSOR_SECRET": "CursorSecretArn"}
+# The API function's alone: the secret that signs cursors, by its ARN (the function reads its
+# value on first use); no other function can see it, and it is in no template or file.
+API_OUTPUT_FOR_VARIABLE: Final[Mapping[str, str]] = {"CURSOR_SECRET_ARN": "CursorSecretArn"}
 # Variables that come from the stage's config, not from a resource.
 STAGE_VARIABLES: Final = frozenset(
-    {"APP_STAGE", "API_FUNCTION_NAME", "WARM_CONCURRENCY", "CORS_ALLOW_ORIGIN"}
+    {"APP_STAGE", "API_FUNCTION_NAME", "WARM_CONCURRENCY", "CORS_ALLOW_ORIGIN", "LOG_LEVEL"}
 )
 
 API_FUNCTION = "APIHandler"
@@ -181,21 +182,13 @@ def function_name(handler: str) -> str:
     return f"{APP_NAME}-${{Stage}}" if handler == "app" else f"{APP_NAME}-${{Stage}}-{handler}"
 
 
-def function_environment(template: Template) -> dict[str, Any]:
-    """Each resource variable as its output's value; the secret by a dynamic reference, which
-    CloudFormation resolves when it deploys (it never appears in the template)."""
+def function_environment(template: Template, handler: str) -> dict[str, Any]:
+    """Each resource variable as its output's value (the API's own ones for the API only)."""
     outputs = template["Outputs"]
+    wanted = {**OUTPUT_FOR_VARIABLE, **(API_OUTPUT_FOR_VARIABLE if handler == "app" else {})}
     env: dict[str, Any] = {
-        name: copy.deepcopy(outputs[output]["Value"])
-        for name, output in OUTPUT_FOR_VARIABLE.items()
+        name: copy.deepcopy(outputs[output]["Value"]) for name, output in wanted.items()
     }
-    for name, output in SECRET_OUTPUT_FOR_VARIABLE.items():
-        env[name] = {
-            "Fn::Sub": [
-                "{{resolve:secretsmanager:${Secret}:SecretString}}",
-                {"Secret": copy.deepcopy(outputs[output]["Value"])},
-            ]
-        }
     env["API_FUNCTION_NAME"] = {"Fn::Sub": function_name("app")}
     return env
 
@@ -294,9 +287,9 @@ def merge_template(
     template: Template = deep_merge(resources_template(), load_yaml(FUNCTIONS))
     template["Description"] = f"{APP_NAME} {stage}: functions, API, and every resource they use"
     resources = template["Resources"]
-    environment = function_environment(template)
     for logical_id, function in serverless_functions(chalice_template).items():
-        name = function_name(handler_name(function))
+        handler = handler_name(function)
+        name = function_name(handler)
         log_group = f"{logical_id}LogGroup"
         resources[log_group] = {
             "Type": "AWS::Logs::LogGroup",
@@ -309,7 +302,7 @@ def merge_template(
             "DependsOn": [log_group],
             "Properties": {
                 "FunctionName": {"Fn::Sub": name},
-                "Environment": {"Variables": environment},
+                "Environment": {"Variables": function_environment(template, handler)},
             },
         }
         resources[logical_id] = deep_merge(resources.get(logical_id, {}), patch)

@@ -162,7 +162,16 @@ def _made_by_app() -> bool:
 
 def _resource_params(params: dict[str, Any]) -> dict[str, Any]:
     """What decides the IAM resource and condition of a call, without the payload."""
-    keep = ("TableName", "IndexName", "Bucket", "Key", "QueueUrl", "QueueName", "Source")
+    keep = (
+        "TableName",
+        "IndexName",
+        "Bucket",
+        "Key",
+        "QueueUrl",
+        "QueueName",
+        "Source",
+        "SecretId",
+    )
     out: dict[str, Any] = {k: params[k] for k in keep if k in params}
     out.update({"FunctionName": params["FunctionName"]} if "FunctionName" in params else {})
     if "RequestItems" in params:

@@ -22,12 +22,12 @@ import pytest
 from chalice.app import CloudWatchEvent
 from moto import mock_aws
 
+from chalicelib.config import PLACEHOLDER
 from deploy.chalice_config import (
     MissingOutput,
     environment_from_outputs,
     rewrite_stage_environment,
 )
-from deploy.checks import PLACEHOLDER
 from deploy.functions import (
     FunctionError,
     event_source_settings,
@@ -47,7 +47,6 @@ from deploy.stacks import (
 )
 from deploy.template import (
     OUTPUT_FOR_VARIABLE,
-    SECRET_OUTPUT_FOR_VARIABLE,
     Template,
     resources_template,
 )
@@ -208,25 +207,20 @@ def _stub_outputs() -> dict[str, str]:
     return outputs
 
 
-def test_environment_from_outputs_fills_every_variable_and_reads_the_secret(
-    session: boto3.Session,
-) -> None:
-    secrets = session.client("secretsmanager")
-    arn = secrets.create_secret(Name="mytodolist/test/cursor-secret", SecretString="k" * 64)["ARN"]
-    outputs = {**_stub_outputs(), "CursorSecretArn": arn}
-    env = environment_from_outputs(
-        outputs, lambda a: secrets.get_secret_value(SecretId=a)["SecretString"]
-    )
-    assert env["CURSOR_SECRET"] == "k" * 64
-    assert env["TODOS_TABLE_NAME"] == "value-of-TodosTableName"
-    assert set(env) == set(OUTPUT_FOR_VARIABLE) | set(SECRET_OUTPUT_FOR_VARIABLE)
+def test_environment_from_outputs_gives_the_secrets_arn_to_the_api_alone() -> None:
+    env = environment_from_outputs(_stub_outputs())
+    assert env[""]["TODOS_TABLE_NAME"] == "value-of-TodosTableName"
+    assert set(env[""]) == set(OUTPUT_FOR_VARIABLE)
+    # The ARN, never the value: nothing reads the secret but the API function.
+    assert env["api_handler"] == {"CURSOR_SECRET_ARN": _stub_outputs()["CursorSecretArn"]}
+    assert "CURSOR_SECRET" not in env[""]
 
 
 def test_environment_from_outputs_names_missing_outputs() -> None:
     outputs = _stub_outputs()
     del outputs["SiteUrl"]
     with pytest.raises(MissingOutput, match="SiteUrl"):
-        environment_from_outputs(outputs, lambda _: "secret")
+        environment_from_outputs(outputs)
 
 
 @pytest.fixture
@@ -238,18 +232,20 @@ def config_copy(tmp_path: Path) -> Path:
 
 def test_rewrite_replaces_the_stages_placeholders_and_nothing_else(config_copy: Path) -> None:
     before = json.loads(config_copy.read_text())
-    env = environment_from_outputs(_stub_outputs(), lambda _: "s" * 64)
+    env = environment_from_outputs(_stub_outputs())
     changed = rewrite_stage_environment("prod", env, config_copy)
     after = json.loads(config_copy.read_text())
     prod = after["stages"]["prod"]["environment_variables"]
-    assert PLACEHOLDER not in json.dumps(prod)
-    assert prod["CURSOR_SECRET"] == "s" * 64
+    assert PLACEHOLDER not in json.dumps(after["stages"]["prod"])
+    api = after["stages"]["prod"]["lambda_functions"]["api_handler"]["environment_variables"]
+    assert api["CURSOR_SECRET_ARN"] == _stub_outputs()["CursorSecretArn"]
+    assert "CURSOR_SECRET" not in prod
     assert prod["APP_STAGE"] == "prod"
     assert (
         prod["WARM_CONCURRENCY"]
         == before["stages"]["prod"]["environment_variables"]["WARM_CONCURRENCY"]
     )
-    assert "CURSOR_SECRET" in changed
+    assert "CURSOR_SECRET_ARN" in changed
     assert after["stages"]["dev"] == before["stages"]["dev"]
     assert after["stages"]["test"] == before["stages"]["test"]
     assert {k: v for k, v in after.items() if k != "stages"} == {
@@ -259,13 +255,13 @@ def test_rewrite_replaces_the_stages_placeholders_and_nothing_else(config_copy: 
 
 def test_rewrite_keeps_the_files_layout(config_copy: Path) -> None:
     original = config_copy.read_text()
-    rewrite_stage_environment("dev", {"APP_STAGE": "dev"}, config_copy)
+    rewrite_stage_environment("dev", {"": {"APP_STAGE": "dev"}}, config_copy)
     assert config_copy.read_text() == original
 
 
 def test_rewrite_refuses_an_unknown_stage(config_copy: Path) -> None:
     with pytest.raises(KeyError, match="staging"):
-        rewrite_stage_environment("staging", {"APP_STAGE": "staging"}, config_copy)
+        rewrite_stage_environment("staging", {"": {"APP_STAGE": "staging"}}, config_copy)
 
 
 @pytest.fixture
@@ -484,11 +480,17 @@ def test_make_resources_deploys_the_stack_and_fills_the_stage(
         lambda stage, values: rewrite_stage_environment(stage, values, config_copy),
     )
     assert cli.main(["resources", "--stage", "dev", "--mail-sender", "blog@example.com"]) == 0
-    dev = json.loads(config_copy.read_text())["stages"]["dev"]["environment_variables"]
-    assert PLACEHOLDER not in json.dumps(dev)
+    written = config_copy.read_text()
+    stage = json.loads(written)["stages"]["dev"]
+    dev = stage["environment_variables"]
+    assert PLACEHOLDER not in json.dumps(stage)
     assert dev["MEDIA_BUCKET_NAME"] == "mytodolist-dev-media-123456789012"
     assert dev["MAIL_SENDER"] == "blog@example.com"
-    assert dev["CURSOR_SECRET"] == "c" * 64
+    # The API function gets the secret's ARN; its value is written nowhere.
+    assert stage["lambda_functions"]["api_handler"]["environment_variables"] == {
+        "CURSOR_SECRET_ARN": secret
+    }
+    assert "c" * 64 not in written
     assert dev["SUBSCRIBERS_STREAM_ARN"].startswith("arn:aws:dynamodb:us-east-1:123456789012:")
     assert (tmp_path / "build" / "dev" / "resources.json").exists()
 

@@ -14,9 +14,9 @@ from pynamodb.attributes import TTLAttribute
 from chalicelib.models import ALL_MODELS
 from deploy.checks import cfn_lint
 from deploy.template import (
+    API_OUTPUT_FOR_VARIABLE,
     OUTPUT_FOR_VARIABLE,
     RESOURCES,
-    SECRET_OUTPUT_FOR_VARIABLE,
     STAGE_VARIABLES,
     Template,
     load_yaml,
@@ -252,26 +252,38 @@ def test_cursor_secret_is_generated_never_a_parameter(deployed: Template) -> Non
 
 
 def _variables_the_app_reads() -> set[str]:
-    pattern = re.compile(r"(?:environ\.get|_required|_secret|_count)\(\s*\"([A-Z][A-Z0-9_]+)\"")
+    pattern = re.compile(
+        r"(?:environ\.get|_required|_choice|_count|import_time_value)\(\s*\"([A-Z][A-Z0-9_]+)\""
+    )
     sources = [ROOT / "app.py", *sorted((ROOT / "chalicelib").rglob("*.py"))]
     found = {name for path in sources for name in pattern.findall(path.read_text())}
     # Set by the Lambda runtime itself.
     return {name for name in found if not name.startswith("AWS_")}
 
 
+# Read by the app but never deployed: the key itself on local and test stages (deployed ones
+# give the API its ARN), and the sandbox's choice of warm-up invoker (default: lambda:Invoke).
+LOCAL_ONLY = frozenset({"CURSOR_SECRET", "WARM_INVOKER"})
+
+
 def test_every_variable_the_app_reads_has_a_source(deployed: Template) -> None:
-    variables = _variables_the_app_reads()
-    provided = set(OUTPUT_FOR_VARIABLE) | set(SECRET_OUTPUT_FOR_VARIABLE) | STAGE_VARIABLES
+    variables = _variables_the_app_reads() - LOCAL_ONLY
+    provided = set(OUTPUT_FOR_VARIABLE) | set(API_OUTPUT_FOR_VARIABLE) | STAGE_VARIABLES
     assert variables, "the scan found no variables: the pattern is out of date"
     assert variables <= provided
-    for output in [*OUTPUT_FOR_VARIABLE.values(), *SECRET_OUTPUT_FOR_VARIABLE.values()]:
+    for output in [*OUTPUT_FOR_VARIABLE.values(), *API_OUTPUT_FOR_VARIABLE.values()]:
         assert output in deployed["Outputs"], output
 
 
 def test_every_stage_of_the_chalice_config_names_every_variable() -> None:
     config = json.loads((ROOT / ".chalice" / "config.json").read_text())
     for stage, spec in config["stages"].items():
-        assert set(spec["environment_variables"]) >= _variables_the_app_reads(), stage
+        names = set(spec["environment_variables"])
+        for function in spec.get("lambda_functions", {}).values():
+            names |= set(function.get("environment_variables", {}))
+        assert names >= _variables_the_app_reads() - LOCAL_ONLY - {"CURSOR_SECRET_ARN"}, stage
+        # The cursor key itself (test), or the API function's secret by its ARN (deployed).
+        assert names & {"CURSOR_SECRET", "CURSOR_SECRET_ARN"}, stage
 
 
 def test_cfn_lint_finds_nothing_in_the_resource_templates(

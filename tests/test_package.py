@@ -237,11 +237,16 @@ def test_package_environment_comes_from_the_stack_and_fits(template: Template) -
         variables = function["Properties"]["Environment"]["Variables"]
         for name in OUTPUT_FOR_VARIABLE:
             assert isinstance(variables[name], dict), (logical_id, name)
-        secret = variables["CURSOR_SECRET"]["Fn::Sub"]
-        assert secret[0].startswith("{{resolve:secretsmanager:")
-        assert secret[1] == {"Secret": {"Ref": "CursorSecret"}}
+        # The secret's ARN for the API alone (it reads the value itself), no value anywhere.
+        arn = variables.get("CURSOR_SECRET_ARN")
+        assert arn == ({"Ref": "CursorSecret"} if logical_id == "APIHandler" else None)
+        assert "CURSOR_SECRET" not in variables
         assert variables["APP_STAGE"] == STAGE
         assert environment_bytes(template, variables) <= MAX_ENVIRONMENT_BYTES
+
+
+def test_package_resolves_no_secret_into_the_template(template: Template) -> None:
+    assert "resolve:secretsmanager" not in json.dumps(template)
 
 
 def test_package_is_for_its_stage_only(template: Template) -> None:

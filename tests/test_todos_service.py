@@ -323,3 +323,22 @@ def test_create_expired_key_can_be_reused(aws: None) -> None:
 def test_create_rejects_bad_idempotency_key(service: TodoService, key: str) -> None:
     with pytest.raises(ValidationError, match="Idempotency-Key"):
         service.create("alice", {"title": "t"}, key)
+
+
+def test_keyed_create_builds_no_botocore_session_per_call(
+    service: TodoService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import botocore.session  # noqa: PLC0415
+
+    service.create("alice", {"title": "first"}, idempotency_key="k0")
+    built: list[object] = []
+    real = botocore.session.Session.create_client
+
+    def counting(self: botocore.session.Session, *args: Any, **kwargs: Any) -> Any:
+        built.append(args)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(botocore.session.Session, "create_client", counting)
+    for n in range(1, 4):
+        service.create("alice", {"title": f"t{n}"}, idempotency_key=f"k{n}")
+    assert built == []

@@ -106,6 +106,9 @@ def required(
             else (f"arn:aws:lambda:{region}:{account}:function:{name}")
         )
         return [Need("lambda:InvokeFunction", arn)]
+    if service == "secretsmanager" and operation == "GetSecretValue":
+        # The app names its secret by ARN (CURSOR_SECRET_ARN): the resource is that ARN.
+        return [Need("secretsmanager:GetSecretValue", str(params["SecretId"]))]
     raise UnmappedCall(f"{service}:{operation}")
 
 

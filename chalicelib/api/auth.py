@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import os
-
 from chalice import CognitoUserPoolAuthorizer
+
+from chalicelib.config import import_time_value
 
 # A decorator argument, so read at import: the pool ARN per stage comes from .chalice/config.json
 # (and is replaced by the pool's Fn::GetAtt in the packaged template).
 cognito = CognitoUserPoolAuthorizer(
     "CognitoUserPool",
     provider_arns=[
-        os.environ.get("USER_POOL_ARN", "arn:aws:cognito-idp:us-east-1:000000000000:userpool/unset")
+        import_time_value(
+            "USER_POOL_ARN", "arn:aws:cognito-idp:us-east-1:000000000000:userpool/unset"
+        )
     ],
 )

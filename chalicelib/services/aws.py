@@ -1,4 +1,5 @@
-"""AWS clients built with botocore on first use and cached (boto3 is never imported)."""
+"""AWS clients built with botocore on first use and cached (boto3 is never imported), each
+bounded by the function's call budget; and the cursor secret, read once per container."""
 
 from __future__ import annotations
 
@@ -8,20 +9,44 @@ from typing import Any
 from botocore.config import Config
 from botocore.session import get_session
 
-from chalicelib.config import settings
+from chalicelib.config import call_budget, check_secret, settings
+
+
+@cache
+def _session() -> Any:
+    # One session for every client: each would otherwise load credentials and endpoints again.
+    return get_session()
 
 
 @cache
 def client(service: str) -> Any:
     # botocore reads AWS_ENDPOINT_URL itself, which is how the sandbox points us at moto.
     extra = {"s3": {"addressing_style": "path"}} if service == "s3" else {}
+    budget = call_budget()
     config = Config(
         signature_version="s3v4" if service == "s3" else None,
-        retries={"mode": "standard", "max_attempts": 3},
+        connect_timeout=budget.connect_timeout,
+        read_timeout=budget.read_timeout,
+        retries={"mode": "standard", "total_max_attempts": budget.max_attempts},
         **extra,  # type: ignore[arg-type]
     )
-    return get_session().create_client(service, region_name=settings().region, config=config)
+    return _session().create_client(service, region_name=settings().region, config=config)
+
+
+@cache
+def cursor_secret() -> bytes:
+    """The key that signs pagination cursors: the value itself on local and test stages, else
+    read from Secrets Manager on first use (only the API function is given its ARN)."""
+    config = settings()
+    if config.cursor_secret:
+        return check_secret("CURSOR_SECRET", config.cursor_secret)
+    if not config.cursor_secret_arn:
+        raise RuntimeError("set CURSOR_SECRET_ARN (deployed stages) or CURSOR_SECRET (local)")
+    answer = client("secretsmanager").get_secret_value(SecretId=config.cursor_secret_arn)
+    return check_secret("the secret at CURSOR_SECRET_ARN", answer["SecretString"])
 
 
 def reset() -> None:
     client.cache_clear()
+    _session.cache_clear()
+    cursor_secret.cache_clear()

@@ -77,7 +77,7 @@ class PhotoService:
         self._s3 = s3 if s3 is not None else aws.client("s3")
         self._bucket = bucket or settings().media_bucket
         self._cursors = CursorCodec(
-            cursor_secret if cursor_secret is not None else settings().cursor_secret
+            cursor_secret if cursor_secret is not None else aws.cursor_secret
         )
         self._clock = clock
         self._new_id = new_id

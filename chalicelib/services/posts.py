@@ -13,12 +13,11 @@ from pynamodb.exceptions import DoesNotExist, PutError
 
 from chalicelib import validation
 from chalicelib.cache import TTLCache
-from chalicelib.config import settings
 from chalicelib.cursors import CursorCodec
 from chalicelib.errors import Conflict, NotFound, ValidationError
 from chalicelib.models import PhotoModel, PostModel
 from chalicelib.preconditions import IfMatch, check_if_match
-from chalicelib.services import defaults
+from chalicelib.services import aws, defaults
 from chalicelib.services.storage import (
     is_condition_failure,
     optimistic_write,
@@ -197,7 +196,7 @@ class PostService:
         cache_clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._cursors = CursorCodec(
-            cursor_secret if cursor_secret is not None else settings().cursor_secret
+            cursor_secret if cursor_secret is not None else aws.cursor_secret
         )
         self._clock = clock
         # Public reads only; both are emptied by every write through this service.

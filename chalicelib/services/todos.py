@@ -13,12 +13,11 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib import validation
-from chalicelib.config import settings
 from chalicelib.cursors import CursorCodec
 from chalicelib.errors import Conflict, NotFound, ValidationError
 from chalicelib.models import IdempotencyModel, TodoModel
 from chalicelib.preconditions import IfMatch, check_if_match
-from chalicelib.services import defaults
+from chalicelib.services import aws, defaults
 from chalicelib.services.storage import (
     TXN_CONDITION_FAILED,
     optimistic_write,
@@ -32,6 +31,12 @@ FIELDS = ("title", "notes", "due", "tags", "done")
 IDEMPOTENCY_TTL = timedelta(hours=24)
 TOMBSTONE_TTL = timedelta(days=30)
 MAX_IDEMPOTENCY_KEY = 64
+
+
+def _connection() -> Connection:
+    """The todos table's own connection (its botocore client, pool and budget): a new
+    Connection per transaction would build a botocore session and client on every call."""
+    return TodoModel._get_connection().connection  # noqa: SLF001 - PynamoDB has no public way
 
 
 def _clean(data: Json, *, partial: bool) -> Json:
@@ -89,7 +94,7 @@ class TodoService:
         new_id: Callable[[], str] = defaults.new_id,
     ) -> None:
         self._cursors = CursorCodec(
-            cursor_secret if cursor_secret is not None else settings().cursor_secret
+            cursor_secret if cursor_secret is not None else aws.cursor_secret
         )
         self._clock = clock
         self._new_id = new_id
@@ -140,7 +145,7 @@ class TodoService:
             expires_at=now + IDEMPOTENCY_TTL,
         )
         try:
-            with storage_errors(), TransactWrite(connection=Connection()) as tx:
+            with storage_errors(), TransactWrite(connection=_connection()) as tx:
                 tx.save(item, condition=TodoModel.todo_id.does_not_exist())
                 tx.save(
                     record,
