@@ -7,7 +7,7 @@ from typing import Any
 from chalice import Rate
 from chalice.app import CloudWatchEvent, DynamoDBEvent, SQSEvent
 
-from chalicelib import __version__
+from chalicelib import __version__, telemetry
 from chalicelib.api import deps, photos, posts, subscriptions, todos
 from chalicelib.api.http import API_CORS, BODYLESS
 from chalicelib.config import import_time_value
@@ -20,6 +20,8 @@ app.register_blueprint(todos.bp)
 app.register_blueprint(photos.bp)
 app.register_blueprint(posts.bp)
 app.register_blueprint(subscriptions.bp)
+# One log event and its metrics per request or batch (chalicelib/telemetry.py).
+app.register_middleware(telemetry.observe, "all")
 
 
 @app.route("/health", methods=["GET"], content_types=BODYLESS)

@@ -12,6 +12,9 @@ DEFAULT_REGION = "us-east-1"
 # sandbox, which serves the API in the same process; moto cannot run Lambda functions).
 WARM_INVOKERS = ("lambda", "in-process")
 LOG_LEVELS = ("INFO", "DEBUG", "WARNING", "ERROR")
+# Where metrics go: stdout in embedded metric format (Lambda), or a DEBUG log line (the sandbox,
+# whose output a developer reads).
+METRICS_OUTPUTS = ("stdout", "log")
 # What .chalice/config.json holds until `make resources` writes the stage's real values.
 PLACEHOLDER = "set-by-make-resources"
 # Set by `make package`: the merged template replaces the stage's placeholders.
@@ -36,6 +39,7 @@ class Settings(NamedTuple):
     api_function_name: str
     warm_concurrency: int
     warm_invoker: str
+    metrics_output: str
 
 
 class CallBudget(NamedTuple):
@@ -124,6 +128,7 @@ def settings() -> Settings:
         api_function_name=os.environ.get("API_FUNCTION_NAME", "mytodolist-dev"),
         warm_concurrency=_count("WARM_CONCURRENCY"),
         warm_invoker=_choice("WARM_INVOKER", WARM_INVOKERS),
+        metrics_output=_choice("METRICS_OUTPUT", METRICS_OUTPUTS),
     )
 
 

@@ -61,6 +61,10 @@ def preload() -> None:
 
 def answer(event: dict[str, Any], function_name: str) -> dict[str, Any]:
     """Load what a first request needs (only once), hold briefly, say whether we were cold."""
+    from chalicelib import telemetry  # noqa: PLC0415
+
+    telemetry.configure(telemetry.log_level())
+    log.info("warm-up", extra={"event": "warm-up", "cold_start": telemetry.take_cold_start()})
     with _lock:
         was_cold = _state["cold"]
         if was_cold:

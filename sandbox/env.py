@@ -237,6 +237,8 @@ def resource_environment(
         "WARM_CONCURRENCY": str(warm_concurrency),
         # The API is served in this process and moto cannot run Lambda functions.
         "WARM_INVOKER": "in-process",
+        # Metrics as DEBUG log lines: embedded-metric-format JSON is for CloudWatch, not people.
+        "METRICS_OUTPUT": "log",
     }
     for logical_id, arn in streams.items():
         # PostsTable → POSTS_STREAM_ARN, as app.py's decorators read them.

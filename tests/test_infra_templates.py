@@ -262,8 +262,8 @@ def _variables_the_app_reads() -> set[str]:
 
 
 # Read by the app but never deployed: the key itself on local and test stages (deployed ones
-# give the API its ARN), and the sandbox's choice of warm-up invoker (default: lambda:Invoke).
-LOCAL_ONLY = frozenset({"CURSOR_SECRET", "WARM_INVOKER"})
+# give the API its ARN), and the sandbox's choices of warm-up invoker and metrics output.
+LOCAL_ONLY = frozenset({"CURSOR_SECRET", "WARM_INVOKER", "METRICS_OUTPUT"})
 
 
 def test_every_variable_the_app_reads_has_a_source(deployed: Template) -> None:

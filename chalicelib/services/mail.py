@@ -9,6 +9,7 @@ from typing import Any
 
 from pynamodb.exceptions import DoesNotExist
 
+from chalicelib import telemetry
 from chalicelib.config import settings
 from chalicelib.models import PostModel, SubscriberModel
 from chalicelib.services import aws, defaults, mail_content, sqs_batches
@@ -63,7 +64,8 @@ class MailService:
             return "ignored"
         content = mail_content.welcome(self.links, new.token)
         return self._ledger.deliver(
-            f"welcome#{new.email}#{new.generation}", partial(self._send, new.address, content)
+            f"welcome#{new.email}#{new.generation}",
+            partial(self._send, "welcome", new.address, content),
         )
 
     # -- new-post mails (SQS) -----------------------------------------------------------------
@@ -103,7 +105,8 @@ class MailService:
             )
             try:
                 result = self._ledger.deliver(
-                    f"post#{slug}#{email}", partial(self._send, subscriber.address, content)
+                    f"post#{slug}#{email}",
+                    partial(self._send, "new-post", subscriber.address, content),
                 )
             except Exception:
                 # The others still go out; the message is retried for this one.
@@ -115,7 +118,16 @@ class MailService:
             raise DeliveryFailed(f"{errors} of {len(emails)} mails about post {slug} failed")
         return outcome
 
-    def _send(self, address: str, content: MailContent) -> str:
+    def _send(self, kind: str, address: str, content: MailContent) -> str:
+        try:
+            message_id = self._send_email(address, content)
+        except Exception:
+            telemetry.count("Mails", Outcome="failed", Kind=kind)
+            raise
+        telemetry.count("Mails", Outcome="sent", Kind=kind)
+        return message_id
+
+    def _send_email(self, address: str, content: MailContent) -> str:
         response = self._ses.send_email(
             Source=self._sender,
             Destination={"ToAddresses": [address]},

@@ -13,7 +13,7 @@ from urllib.parse import unquote_plus
 from botocore.exceptions import ClientError
 from pynamodb.exceptions import DoesNotExist
 
-from chalicelib import validation
+from chalicelib import telemetry, validation
 from chalicelib.config import settings
 from chalicelib.cursors import CursorCodec
 from chalicelib.errors import NotFound, ValidationError
@@ -224,7 +224,8 @@ class PhotoService:
                 log.warning("object %s is gone (photo deleted?); dropping the event", key)
                 return "dropped"
             raise
-        return self._thumbnail(item, bucket, obj["Body"].read())
+        data = obj["Body"].read()
+        return telemetry.timed("Thumbnails", lambda: self._thumbnail(item, bucket, data))
 
     def _thumbnail(self, item: PhotoModel, bucket: str, data: bytes) -> str:
         from chalicelib.services.images import ImageRejected, make_thumbnails  # noqa: PLC0415
