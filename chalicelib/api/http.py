@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import os
 import re
 from collections.abc import Callable
 from typing import Any
@@ -12,6 +11,7 @@ from chalice import CORSConfig, Response
 from chalice.app import Request
 
 from chalicelib import errors
+from chalicelib.config import import_time_value
 from chalicelib.preconditions import IfMatch
 from chalicelib.validation import parse_json_object
 
@@ -35,7 +35,7 @@ STATUS_FOR: dict[type[errors.DomainError], tuple[int, str]] = {
 # conditional-request and idempotency headers both ways. The allowed origin is a stage setting;
 # app.py hands this to Chalice as the default of every route, so it is read at import.
 API_CORS = CORSConfig(
-    allow_origin=os.environ.get("CORS_ALLOW_ORIGIN", "*"),
+    allow_origin=import_time_value("CORS_ALLOW_ORIGIN", "*"),
     allow_headers=["If-Match", "If-None-Match", "Idempotency-Key"],
     expose_headers=["ETag", "Location", "Retry-After"],
     max_age=600,
