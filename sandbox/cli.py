@@ -262,6 +262,28 @@ def _delete_all(dynamodb: DynamoDBClient, table: str) -> int:
     return len(items)
 
 
+def _empty_tables(dynamodb: DynamoDBClient) -> list[str]:
+    # The tables moto holds, not the template's: the template may have changed since `run`.
+    tables = [
+        name
+        for page in dynamodb.get_paginator("list_tables").paginate()
+        for name in page.get("TableNames", [])
+    ]
+    return [f"{table}: {_delete_all(dynamodb, table)} items deleted" for table in sorted(tables)]
+
+
+def _delete_users(cognito: Any, pool_id: str) -> str:
+    names = [
+        user["Username"]
+        for page in cognito.get_paginator("list_users").paginate(UserPoolId=pool_id)
+        for user in page.get("Users", [])
+        if "Username" in user
+    ]
+    for name in names:
+        cognito.admin_delete_user(UserPoolId=pool_id, Username=name)
+    return f"user pool {pool_id}: {len(names)} users deleted"
+
+
 def forget_saved_state() -> list[str]:
     """With no sandbox running, `reset` deletes what the next `run` would restore."""
     from sandbox.state import STATE_DIR, StateStore  # noqa: PLC0415
@@ -280,28 +302,9 @@ def reset(*, users: bool) -> list[str]:
         if NOT_RUNNING not in str(e):
             raise
         return forget_saved_state()
-    dynamodb = session.client("dynamodb")
-    report = []
-    # The tables moto holds, not the template's: the template may have changed since `run`.
-    tables = [
-        name
-        for page in dynamodb.get_paginator("list_tables").paginate()
-        for name in page.get("TableNames", [])
-    ]
-    for table in sorted(tables):
-        report.append(f"{table}: {_delete_all(dynamodb, table)} items deleted")
+    report = _empty_tables(session.client("dynamodb"))
     if users:
-        cognito = session.client("cognito-idp")
-        pool_id = endpoints["user_pool_id"]
-        names = [
-            user["Username"]
-            for page in cognito.get_paginator("list_users").paginate(UserPoolId=pool_id)
-            for user in page.get("Users", [])
-            if "Username" in user
-        ]
-        for name in names:
-            cognito.admin_delete_user(UserPoolId=pool_id, Username=name)
-        report.append(f"user pool {pool_id}: {len(names)} users deleted")
+        report.append(_delete_users(session.client("cognito-idp"), endpoints["user_pool_id"]))
     aws = str(endpoints["aws_endpoint_url"])
     cleared = call_sandbox(aws, "outbox/clear", method="POST")
     report.append(f"mail outbox: {cleared['deleted']} mails deleted")

@@ -162,7 +162,6 @@ def aws_environment(endpoint_url: str, region: str) -> dict[str, str]:
 
 
 def point_at_sandbox(environ: MutableMapping[str, str], endpoint_url: str, region: str) -> None:
-    host = urlsplit(endpoint_url).hostname or HOST
     """Make boto3, botocore and PynamoDB in this process talk to the sandbox only."""
     for name in _AWS_LEAKS:
         environ.pop(name, None)
@@ -170,7 +169,11 @@ def point_at_sandbox(environ: MutableMapping[str, str], endpoint_url: str, regio
     for name in [n for n in environ if n.startswith("AWS_ENDPOINT_URL_")]:
         environ.pop(name, None)
     environ.update(aws_environment(endpoint_url, region))
-    # A proxy configured for the internet must not see calls to the loopback sandbox.
+    _bypass_proxy(environ, urlsplit(endpoint_url).hostname or HOST)
+
+
+def _bypass_proxy(environ: MutableMapping[str, str], host: str) -> None:
+    """A proxy configured for the internet must not see calls to the sandbox on this machine."""
     for name in ("NO_PROXY", "no_proxy"):
         hosts = [h for h in environ.get(name, "").split(",") if h.strip()]
         local = [h for h in dict.fromkeys((host, HOST, "localhost")) if h not in hosts]

@@ -97,6 +97,17 @@ class UserPool:
 Fill = Callable[[str], None]
 
 
+def _create_table(client: Any, args: dict[str, Any], fill: Fill | None) -> None:
+    if fill is None:
+        client.create_table(**args)
+        return
+    stream = args.get("StreamSpecification")
+    client.create_table(**{k: v for k, v in args.items() if k != "StreamSpecification"})
+    fill(args["TableName"])
+    if stream is not None:
+        client.update_table(TableName=args["TableName"], StreamSpecification=stream)
+
+
 def create_tables(
     stage: str, session: boto3.Session | None = None, fill: Fill | None = None
 ) -> dict[str, str]:
@@ -108,14 +119,8 @@ def create_tables(
     client = (session or boto3.Session()).client("dynamodb")
     names: dict[str, str] = {}
     for name, args in table_definitions(stage).items():
-        stream = args.get("StreamSpecification") if fill else None
-        skip = {"StreamSpecification"} if stream is not None else set()
-        client.create_table(**{k: v for k, v in args.items() if k not in skip})
+        _create_table(client, args, fill)
         names[name] = args["TableName"]
-        if fill is not None:
-            fill(args["TableName"])
-        if stream is not None:
-            client.update_table(TableName=args["TableName"], StreamSpecification=stream)
     ttl_props = {
         name: res["Properties"].get("TimeToLiveSpecification")
         for name, res in resources_of("AWS::DynamoDB::Table").items()

@@ -131,42 +131,46 @@ def _failed(condition: Any) -> PostRefused:
     return _denied(f"Invalid according to Policy: Policy Condition failed: {json.dumps(condition)}")
 
 
+def _check_size(low: int, high: int, size: int) -> None:
+    if size > high:
+        raise PostRefused(
+            400,
+            "EntityTooLarge",
+            "Your proposed upload exceeds the maximum allowed size",
+            ProposedSize=str(size),
+            MaxSizeAllowed=str(high),
+        )
+    if size < low:
+        raise PostRefused(
+            400,
+            "EntityTooSmall",
+            "Your proposed upload is smaller than the minimum allowed size",
+            ProposedSize=str(size),
+            MinSizeAllowed=str(low),
+        )
+
+
+def _check_match(op: str, name: str, value: Any, fields: Mapping[str, str]) -> None:
+    actual = fields.get(name, "")
+    matches = actual == value if op == "eq" else actual.startswith(str(value))
+    if not matches:
+        raise _failed([op, f"${name}", value])
+
+
 def _check_condition(condition: Any, fields: Mapping[str, str], size: int) -> str | None:
     """Checks one condition; returns the field it names (None for content-length-range)."""
     if isinstance(condition, dict) and len(condition) == 1:
         ((name, value),) = condition.items()
-        name = str(name).lower()
-        if fields.get(name) != value:
-            raise _failed(["eq", f"${name}", value])
-        return name
+        _check_match("eq", str(name).lower(), value, fields)
+        return str(name).lower()
     if isinstance(condition, list) and len(condition) == 3:
         op, target, value = (str(condition[0]).lower(), condition[1], condition[2])
         if op == "content-length-range":
-            low, high = int(target), int(value)
-            if size > high:
-                raise PostRefused(
-                    400,
-                    "EntityTooLarge",
-                    "Your proposed upload exceeds the maximum allowed size",
-                    ProposedSize=str(size),
-                    MaxSizeAllowed=str(high),
-                )
-            if size < low:
-                raise PostRefused(
-                    400,
-                    "EntityTooSmall",
-                    "Your proposed upload is smaller than the minimum allowed size",
-                    ProposedSize=str(size),
-                    MinSizeAllowed=str(low),
-                )
+            _check_size(int(target), int(value), size)
             return None
-        name = str(target).lstrip("$").lower()
-        actual = fields.get(name, "")
-        if (op == "eq" and actual != value) or (
-            op == "starts-with" and not actual.startswith(str(value))
-        ):
-            raise _failed(condition)
         if op in {"eq", "starts-with"}:
+            name = str(target).lstrip("$").lower()
+            _check_match(op, name, value, fields)
             return name
     raise PostRefused(400, "InvalidPolicyDocument", f"Invalid Policy: bad condition {condition!r}")
 

@@ -152,19 +152,26 @@ class StateStore:
             if path.name not in named:
                 path.unlink(missing_ok=True)
 
-    def load(self) -> tuple[Snapshot, str] | None:
-        """The saved snapshot and when it was saved; None if there is none."""
+    def _document(self) -> dict[str, Any] | None:
+        """state.json if it is there and of this format; StateError if it cannot be used."""
         try:
             document = json.loads(self.file.read_text())
         except FileNotFoundError:
             return None
         except (OSError, ValueError) as e:
             raise StateError(f"{self.file} cannot be read ({e})") from e
-        if not isinstance(document, dict) or document.get("format") != FORMAT:
-            found = document.get("format") if isinstance(document, dict) else None
+        found = document.get("format") if isinstance(document, dict) else None
+        if found != FORMAT:
             raise StateError(
                 f"{self.file} has format {found!r}; this sandbox reads format {FORMAT}"
             )
+        return dict(document)
+
+    def load(self) -> tuple[Snapshot, str] | None:
+        """The saved snapshot and when it was saved; None if there is none."""
+        document = self._document()
+        if document is None:
+            return None
         snapshot = Snapshot(
             tables=document.get("tables") or {},
             users=document.get("users") or [],
