@@ -36,6 +36,11 @@ _KNOWN = {
     "xray_trace_id",
     "service",
     "sampling_rate",
+    # The kind of event a log line is: its message says it better.
+    "event",
+    # Request ids of the local server are random and name nothing a developer can look up.
+    "api_request_id",
+    "request_id",
 }
 
 
@@ -51,7 +56,13 @@ def handling(name: str) -> Iterator[None]:
 
 class _HandlerName(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        record.handler = _current.get() or record.name.split(".", 1)[0]
+        record.handler = (
+            _current.get()
+            or getattr(record, "handler", None)
+            # The warmer calls the API function on threads of its own; its events say so.
+            or ("api_handler" if getattr(record, "event", None) == "warm-up" else None)
+            or record.name.split(".", 1)[0]
+        )
         return True
 
 
@@ -85,12 +96,21 @@ _RECORD_FIELDS = {
 }
 
 
-def extra_fields(record: logging.LogRecord) -> str:
-    """A record's `extra` fields (what Lambda's JSON format writes as keys) as key=value."""
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, default=str)
+
+
+def extra_fields(record: logging.LogRecord, message: str) -> str:
+    """A record's `extra` fields (what Lambda's JSON format writes as keys) as key=value, but
+    not those whose value the message already says, nor empty ones."""
     return " ".join(
-        f"{k}={v if isinstance(v, str) else json.dumps(v, default=str)}"
+        f"{k}={_text(v)}"
         for k, v in vars(record).items()
-        if k not in _RECORD_FIELDS and k not in _KNOWN and not k.startswith("_")
+        if k not in _RECORD_FIELDS
+        and k not in _KNOWN
+        and not k.startswith("_")
+        and v not in (None, "", [], {})
+        and _text(v) not in message
     )
 
 
@@ -99,7 +119,8 @@ class ReadableFormatter(logging.Formatter):
         super().__init__("%(asctime)s %(handler)-18s %(levelname)-7s %(message)s", "%H:%M:%S")
 
     def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - logging's name
-        record.message = " ".join(filter(None, [readable(record.message), extra_fields(record)]))
+        message = readable(record.message)
+        record.message = " ".join(filter(None, [message, extra_fields(record, message)]))
         return super().formatMessage(record)
 
 

@@ -87,3 +87,36 @@ def test_extra_fields_follow_the_message(output: io.StringIO) -> None:
         "status=201",
         "cold_start=true",
     ]
+
+
+def test_extra_fields_the_message_already_says_are_left_out(output: io.StringIO) -> None:
+    with logs.handling("api_handler"):
+        logging.getLogger("chalicelib.telemetry").info(
+            "%s %d %.1f ms",
+            "POST /todos",
+            201,
+            32.5,
+            extra={
+                "event": "request",
+                "route": "POST /todos",
+                "status": 201,
+                "duration_ms": 32.5,
+                "cold_start": False,
+                "api_request_id": "",
+            },
+        )
+    assert output.getvalue().split(" ", 1)[1].split() == [
+        "api_handler",
+        "INFO",
+        "POST",
+        "/todos",
+        "201",
+        "32.5",
+        "ms",
+        "cold_start=false",
+    ]
+
+
+def test_warm_up_events_off_the_handlers_thread_are_the_apis(output: io.StringIO) -> None:
+    logging.getLogger("chalicelib.warm").info("warm-up", extra={"event": "warm-up"})
+    assert output.getvalue().split()[1:] == ["api_handler", "INFO", "warm-up"]
