@@ -11,7 +11,7 @@ from typing import Any, Final
 
 import yaml
 
-from deploy import APP_NAME, ROOT
+from deploy import APP_NAME, ROOT, monitoring
 
 Template = dict[str, Any]
 
@@ -287,9 +287,16 @@ def merge_template(
     template: Template = deep_merge(resources_template(), load_yaml(FUNCTIONS))
     template["Description"] = f"{APP_NAME} {stage}: functions, API, and every resource they use"
     resources = template["Resources"]
+    functions: dict[str, str] = {}
+    streams: set[str] = set()
+    level = stage_env.get("LOG_LEVEL") or "INFO"
     for logical_id, function in serverless_functions(chalice_template).items():
         handler = handler_name(function)
         name = function_name(handler)
+        functions["api_handler" if handler == "app" else handler] = name
+        events = function["Properties"].get("Events", {}).values()
+        if any(event["Type"] == "DynamoDB" for event in events):
+            streams.add(handler)
         log_group = f"{logical_id}LogGroup"
         resources[log_group] = {
             "Type": "AWS::Logs::LogGroup",
@@ -303,10 +310,17 @@ def merge_template(
             "Properties": {
                 "FunctionName": {"Fn::Sub": name},
                 "Environment": {"Variables": function_environment(template, handler)},
+                "LoggingConfig": monitoring.logging_config(level),
             },
         }
         resources[logical_id] = deep_merge(resources.get(logical_id, {}), patch)
     resources[API] = deep_merge(resources.get(API, {}), api_patch(chalice_template))
+    added = monitoring.alarms(resources, functions, streams)
+    added["Dashboard"] = monitoring.dashboard(resources, functions, streams)
+    clash = set(added) & set(resources)
+    if clash:
+        raise ValueError(f"generated logical ids already in the template: {sorted(clash)}")
+    resources.update(added)
     parameters = template["Parameters"]
     # The package is built for one stage: its IAM policy and names say so.
     parameters["Stage"] = {**parameters["Stage"], "Default": stage, "AllowedValues": [stage]}

@@ -369,3 +369,74 @@ def test_package_ships_bytecode_for_every_module(built: Package) -> None:
     ]
     assert sources
     assert missing == []
+
+
+# -- operating it: logs, alarms, dashboard -----------------------------------------------------
+
+
+def _of_type(template: Template, kind: str) -> dict[str, Template]:
+    return {k: r for k, r in template["Resources"].items() if r["Type"] == kind}
+
+
+def test_package_functions_log_json_at_the_stages_level(template: Template) -> None:
+    level = json.loads((ROOT / ".chalice" / "config.json").read_text())["stages"][STAGE][
+        "environment_variables"
+    ]["LOG_LEVEL"]
+    for logical_id, function in serverless_functions(template).items():
+        config = function["Properties"]["LoggingConfig"]
+        assert config == {
+            "LogFormat": "JSON",
+            "ApplicationLogLevel": level,
+            "SystemLogLevel": "WARN",
+        }, logical_id
+        group = template["Resources"][f"{logical_id}LogGroup"]["Properties"]
+        assert group["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+
+
+def test_package_alarms_cover_every_queue_function_stream_and_table(template: Template) -> None:
+    alarms = _of_type(template, "AWS::CloudWatch::Alarm")
+    watched: dict[str, set[str]] = {}
+    for alarm in alarms.values():
+        props = alarm["Properties"]
+        assert props["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+        metrics = [m["MetricStat"]["Metric"] for m in props.get("Metrics", []) if "MetricStat" in m]
+        for metric in metrics or [props]:
+            for dimension in metric["Dimensions"]:
+                value = json.dumps(dimension["Value"])
+                watched.setdefault(metric["MetricName"], set()).add(value)
+    resources = resources_template()["Resources"]
+    dlqs = [r for r in resources.values() if r["Type"] == "AWS::SQS::Queue"]
+    dlqs = [q for q in dlqs if q["Properties"]["QueueName"]["Fn::Sub"].endswith("-dlq")]
+    assert len(watched["ApproximateNumberOfMessagesVisible"]) == len(dlqs) == 4
+    functions = serverless_functions(template)
+    assert len(watched["Errors"]) == len(watched["Throttles"]) == len(functions)
+    assert len(watched["IteratorAge"]) == 2
+    tables = [r for r in resources.values() if r["Type"] == "AWS::DynamoDB::Table"]
+    assert len(watched["ReadThrottleEvents"]) == len(watched["WriteThrottleEvents"]) == len(tables)
+    assert {"5XXError", "Latency"} <= set(watched)
+
+
+def test_package_alarm_topic_mails_the_address_given_at_deploy(template: Template) -> None:
+    subscription = template["Resources"]["AlarmEmailSubscription"]
+    assert subscription["Condition"] == "HasAlarmEmail"
+    assert subscription["Properties"]["Endpoint"] == {"Ref": "AlarmEmail"}
+    assert template["Parameters"]["AlarmEmail"]["Default"] == ""
+
+
+def test_package_has_one_dashboard_with_the_alarmed_figures(template: Template) -> None:
+    (dashboard,) = _of_type(template, "AWS::CloudWatch::Dashboard").values()
+    body = json.loads(dashboard["Properties"]["DashboardBody"]["Fn::Sub"])
+    text = json.dumps(body)
+    figures = ("5XXError", "Latency", "Errors", "Throttles", "IteratorAge", "Requests")
+    for figure in (*figures, "ApproximateNumberOfMessagesVisible", "ReadThrottleEvents"):
+        assert figure in text
+
+
+def test_package_api_writes_json_access_logs_that_expire(template: Template) -> None:
+    setting = template["Resources"]["RestAPI"]["Properties"]["AccessLogSetting"]
+    assert setting["DestinationArn"] == {"Fn::GetAtt": ["ApiAccessLogGroup", "Arn"]}
+    fields = json.loads(setting["Format"])
+    assert {"requestId", "status", "resourcePath", "responseLatency"} <= set(fields)
+    assert "ip" not in json.dumps(fields).lower()
+    group = template["Resources"]["ApiAccessLogGroup"]["Properties"]
+    assert group["RetentionInDays"] == {"Ref": "LogRetentionDays"}
