@@ -11,9 +11,12 @@ from collections.abc import Callable
 from typing import Any
 
 from chalicelib.errors import ValidationError
+from chalicelib.validation import total
 
 _INVALID = "cursor is invalid: pass back the next_cursor of the previous page unchanged"
 _FOREIGN = "cursor was made for another listing or another user"
+# Far longer than any cursor we make (a signed key of a few short strings).
+MAX_CURSOR = 2048
 
 
 def _b64(data: bytes) -> str:
@@ -42,7 +45,10 @@ class CursorCodec:
         raw = payload.encode()
         return f"{_b64(raw)}.{_b64(self._sign(raw))}"
 
+    @total
     def decode(self, cursor: str, scope: str) -> dict[str, str]:
+        if not cursor or len(cursor) > MAX_CURSOR:
+            raise ValidationError(_INVALID)
         try:
             body, sig = cursor.split(".")
             raw = _unb64(body)

@@ -77,6 +77,9 @@ def domain_errors[**P](view: Callable[P, Any]) -> Callable[P, Any]:
 
 
 def json_body(request: Request) -> dict[str, Any]:
+    """The body as a JSON object; one without a Content-Type is not taken for JSON (415)."""
+    if not request.headers.get("content-type"):
+        raise errors.UnsupportedMediaType("send the body as Content-Type: application/json")
     raw = request.raw_body
     return parse_json_object(raw.encode() if isinstance(raw, str) else raw)
 
@@ -127,17 +130,27 @@ def etag(tag: object) -> str:
     return f'"{tag}"'
 
 
-_ETAG = re.compile(r'\s*(?:W/)?"([^"]*)"\s*')
+# RFC 9110, section 8.8.3: entity-tag = [ "W/" ] DQUOTE *etagc DQUOTE, in a list (5.6.1) whose
+# empty elements are allowed.
+_TAG = r'(W/)?"([\x21\x23-\x7e\x80-\xff]*)"'
+_TAG_LIST = re.compile(rf"[ \t,]*{_TAG}(?:[ \t]*,[ \t,]*{_TAG})*[ \t,]*")
+_TAG_ITEM = re.compile(_TAG)
 
 
-def entity_tags(header: str | None) -> IfMatch:
-    """The tags an If-Match / If-None-Match header names (without quotes), "*", or None."""
+def entity_tags(header: str | None, *, weak: bool = False) -> IfMatch:
+    """The opaque tags (without quotes) an If-Match or If-None-Match header names, "*", or None.
+
+    weak=False is If-Match's strong comparison: a weak tag matches nothing. weak=True is
+    If-None-Match's weak comparison: W/"3" matches "3". A malformed header names no tag.
+    """
     if header is None:
         return None
-    if header.strip() == "*":
+    if header.strip(" \t") == "*":
         return "*"
-    tags = (_ETAG.fullmatch(part) for part in header.split(","))
-    return frozenset(found.group(1) for found in tags if found)
+    if not _TAG_LIST.fullmatch(header):
+        return frozenset()
+    found = _TAG_ITEM.finditer(header)
+    return frozenset(tag.group(2) for tag in found if weak or not tag.group(1))
 
 
 def if_match(request: Request) -> IfMatch:
@@ -146,5 +159,5 @@ def if_match(request: Request) -> IfMatch:
 
 def not_modified(request: Request, tag: str) -> bool:
     """Whether the client's If-None-Match already names `tag` (answer 304)."""
-    wanted = entity_tags(request.headers.get("if-none-match"))
+    wanted = entity_tags(request.headers.get("if-none-match"), weak=True)
     return wanted == "*" or (isinstance(wanted, frozenset) and tag in wanted)

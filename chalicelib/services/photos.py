@@ -151,6 +151,7 @@ class PhotoService:
         )
 
     def _load(self, user_id: str, photo_id: str) -> PhotoModel:
+        validation.known_id(photo_id, "photo")
         try:
             with storage_errors():
                 return PhotoModel.get(user_id, photo_id, consistent_read=True)

@@ -90,7 +90,7 @@ def _title(value: object) -> str:
 
 
 def _body(value: object) -> str:
-    body = validation.text(value, "body", max_len=MAX_BODY_BYTES)
+    body = validation.text(value, "body", max_len=MAX_BODY_BYTES, multiline=True)
     size = len(body.encode("utf-8"))
     if size > MAX_BODY_BYTES:
         raise ValidationError(f"body is {size} bytes of UTF-8; the limit is {MAX_BODY_BYTES}")
@@ -117,7 +117,9 @@ def _clean(data: Json, *, partial: bool) -> Json:
         out["summary"] = (
             ""
             if summary is None
-            else validation.text(summary, "summary", max_len=MAX_SUMMARY, strip=True)
+            else validation.text(
+                summary, "summary", max_len=MAX_SUMMARY, strip=True, multiline=True
+            )
         )
     if "body" in data:
         out["body"] = "" if data["body"] is None else _body(data["body"])

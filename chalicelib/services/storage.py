@@ -89,7 +89,7 @@ def query_page(
     `key_names` are the table's key attributes and the index's: together they are the position
     a Query resumes from. A global index has no consistent reads (`consistent=False`).
     """
-    start = cursors.decode(cursor, scope) if cursor else None
+    start = cursors.decode(cursor, scope) if cursor is not None else None
     with storage_errors():
         # One Query: one item more than asked tells whether another page exists.
         rows = list(

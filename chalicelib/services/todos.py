@@ -49,7 +49,9 @@ def _clean(data: Json, *, partial: bool) -> Json:
         out["title"] = validation.text(data["title"], "title", min_len=1, max_len=200, strip=True)
     if "notes" in data:
         notes = data["notes"]
-        out["notes"] = "" if notes is None else validation.text(notes, "notes", max_len=10_000)
+        out["notes"] = (
+            "" if notes is None else validation.text(notes, "notes", max_len=10_000, multiline=True)
+        )
     if "due" in data:
         out["due"] = validation.due_value(data["due"])
     if "tags" in data:
@@ -229,6 +231,7 @@ class TodoService:
     # -- reads ------------------------------------------------------------------------------
 
     def _load(self, user_id: str, todo_id: str) -> TodoModel:
+        validation.known_id(todo_id, "todo")
         try:
             with storage_errors():
                 item = TodoModel.get(user_id, todo_id, consistent_read=True)
