@@ -202,7 +202,9 @@ _DATE_TIME = re.compile(
 )
 _FULL_DATE = re.compile(_DATE)
 MIN_YEAR, MAX_YEAR = 1000, 9999
-_TIME_HINT = "an RFC 3339 date-time such as 2026-11-23T10:00:00Z (years 1000 to 9999)"
+_TIME_HINT = (
+    "an RFC 3339 date-time with a time zone, such as 2026-11-23T10:00:00Z (years 1000 to 9999)"
+)
 
 
 @total

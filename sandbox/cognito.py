@@ -16,6 +16,8 @@ from chalice.local import (
     NotAuthorizedError,
 )
 
+from sandbox.gateway import gateway_headers
+
 
 class InvalidToken(Exception):
     """The token is missing, malformed, forged, expired or not meant for this app."""
@@ -102,7 +104,7 @@ class TokenVerifier:
 def unauthorized(message: str, request_id: str) -> NotAuthorizedError:
     body = json.dumps({"Code": "UnauthorizedError", "Message": message}).encode()
     headers = {
-        "Content-Type": "application/json",
+        **gateway_headers("UNAUTHORIZED"),
         "x-amzn-RequestId": request_id,
         "x-amzn-ErrorType": "UnauthorizedException",
     }

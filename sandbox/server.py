@@ -59,6 +59,7 @@ from sandbox.env import (
     stage_environment,
     write_endpoints,
 )
+from sandbox.gateway import gateway_response
 from sandbox.persist import Restorer, Snapshotter, clear_outbox, outbox_data
 from sandbox.pump import EventPump, Handler, scheduled_event
 from sandbox.resources import (
@@ -118,18 +119,22 @@ class SandboxRequestHandler(ChaliceRequestHandler):
         self.local_gateway = LocalGateway(app_object, config)
         install(self.local_gateway, app_object, verifier)
         self._routes = RouteMatcher(list(app_object.routes))
+        self._methods = {path: set(entries) for path, entries in app_object.routes.items()}
         # Not ChaliceRequestHandler.__init__: it would serve the request before install() ran.
         BaseHTTPRequestHandler.__init__(self, request, client_address, server)
 
     def _generic_handle(self) -> None:
+        length = self.headers.get("content-length", "0")
+        if not (length.isascii() and length.isdigit()):
+            # Chalice's int() of it would drop the connection; API Gateway says 400.
+            self._send_gateway("DEFAULT_4XX", f"Content-Length is not a number: {length!r}")
+            return
         headers, body = self._parse_payload()
-        try:
-            self._routes.match_route(self.path)
-        except ValueError:
-            # Chalice's answer echoes the Authorization header back, and a non-ASCII one makes
-            # it drop the connection; API Gateway answers an unknown path with 403.
-            message = f"no route matches {self.command} {self.path.split('?')[0]}"
-            self._send_envelope(403, "ForbiddenError", message)
+        if not self._has_route():
+            # Chalice's answer echoes the Authorization header back (a non-ASCII one drops the
+            # connection) or is an HTML 501; API Gateway answers an unknown path or method
+            # with its MISSING_AUTHENTICATION_TOKEN response.
+            self._send_gateway("MISSING_AUTHENTICATION_TOKEN")
             return
         try:
             with logs.handling("api_handler"):
@@ -148,6 +153,25 @@ class SandboxRequestHandler(ChaliceRequestHandler):
         out_headers.update(response.get("multiValueHeaders") or {})
         response = self._handle_binary(response)
         self._send_http_response(response["statusCode"], out_headers, response["body"])
+
+    def _has_route(self) -> bool:
+        try:
+            found = self._routes.match_route(self.path)
+        except ValueError:
+            return False
+        # Every route answers CORS preflights (the app's default CORS config).
+        return self.command in self._methods[found.route] or self.command == "OPTIONS"
+
+    def _send_gateway(self, kind: str, message: str | None = None) -> None:
+        status, headers, body = gateway_response(kind, message)
+        self._send_http_response(status, headers, body)
+
+    def __getattr__(self, name: str) -> Any:
+        # http.server answers a method without a do_<METHOD> with an HTML 501; API Gateway
+        # treats TRACE and made-up verbs as any other method no route has.
+        if name.startswith("do_"):
+            return self._generic_handle
+        raise AttributeError(name)
 
     def _send_envelope(self, status: int, code: str, message: str) -> None:
         body = json.dumps({"Code": code, "Message": message}).encode()

@@ -15,6 +15,7 @@ from chalice import Chalice, CognitoUserPoolAuthorizer
 
 from sandbox.cognito import TokenVerifier
 from sandbox.env import SandboxError, SandboxSettings, write_endpoints
+from sandbox.gateway import gateway_response
 from sandbox.server import (
     ApiServer,
     MotoServer,
@@ -105,17 +106,47 @@ def test_api_server_serves_routes_without_authorizer_without_token(api: str) -> 
     assert response.json() == {"status": "ok"}
 
 
-def test_api_server_answers_an_unknown_path_with_403_envelope(api: str) -> None:
-    # A non-ASCII header made Chalice's own answer crash and drop the connection.
-    response = requests.get(
-        f"{api}/nope?x=1", headers={"Authorization": "Bearer é".encode()}, timeout=5
-    )
-    assert _envelope(response, 403, "ForbiddenError") == "no route matches GET /nope"
+def _as_deployed(response: requests.Response, status: int, code: str) -> str:
+    """An answer of API Gateway's own, as infra/functions.yaml's gateway responses make it."""
+    status, headers, _ = gateway_response("UNAUTHORIZED" if status == 401 else "DEFAULT_4XX")
+    for name in ("Access-Control-Allow-Origin", "Access-Control-Allow-Headers"):
+        assert response.headers[name] == headers[name]
+    return _envelope(response, response.status_code, code)
 
 
-def test_api_server_answers_a_wrong_method_with_405_envelope(api: str) -> None:
-    response = requests.delete(f"{api}/open", timeout=5)
-    _envelope(response, 405, "MethodNotAllowedError")
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("GET", "/nope?x=1"), ("DELETE", "/open"), ("TRACE", "/open"), ("BREW", "/me")],
+)
+def test_api_server_answers_no_route_as_the_deployed_gateway(
+    api: str, method: str, path: str
+) -> None:
+    # A non-ASCII header made Chalice's own answer crash and drop the connection; TRACE and
+    # made-up verbs got http.server's HTML 501.
+    headers = {"Authorization": "Bearer é".encode()}
+    response = requests.request(method, f"{api}{path}", headers=headers, timeout=5)
+    assert response.status_code == gateway_response("MISSING_AUTHENTICATION_TOKEN")[0] == 404
+    _as_deployed(response, 404, "NotFoundError")
+
+
+@pytest.mark.parametrize("length", ["abc", "-1", "\u0662"])
+def test_api_server_answers_a_malformed_content_length_with_400(api: str, length: str) -> None:
+    host, port = api.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as conn:
+        conn.sendall(f"POST /open HTTP/1.1\r\nHost: x\r\nContent-Length: {length}\r\n\r\n".encode())
+        answer = b""
+        while not answer.endswith(b"}"):
+            chunk = conn.recv(65536)
+            assert chunk, answer
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400 ")
+    assert json.loads(body)["Code"] == "BadRequestError"
+
+
+def test_api_server_401_carries_the_gateway_cors_headers(api: str) -> None:
+    response = requests.get(f"{api}/me", timeout=5)
+    _as_deployed(response, 401, "UnauthorizedError")
 
 
 def test_api_server_answers_a_crash_with_500_envelope(broken_api: str) -> None:
