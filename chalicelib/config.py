@@ -36,6 +36,8 @@ class Settings(NamedTuple):
     post_mails_queue_name: str
     mail_sender: str
     site_url: str
+    # The API's public base URL: mails point their one-click unsubscribe header at it.
+    api_url: str
     api_function_name: str
     warm_concurrency: int
     warm_invoker: str
@@ -125,6 +127,8 @@ def settings() -> Settings:
         mail_sender=_required("MAIL_SENDER"),
         # Mail links are built by appending paths: a trailing slash would double them.
         site_url=_required("SITE_URL").rstrip("/"),
+        # Only the mail functions need it; the others run without it.
+        api_url=os.environ.get("API_URL", "").rstrip("/"),
         api_function_name=os.environ.get("API_FUNCTION_NAME", "mytodolist-dev"),
         warm_concurrency=_count("WARM_CONCURRENCY"),
         warm_invoker=_choice("WARM_INVOKER", WARM_INVOKERS),

@@ -225,13 +225,22 @@ class SubscriberModel(Model):
     # The address compared case-insensitively (the identity); `address` is what mail goes to.
     email = UnicodeAttribute(hash_key=True)
     address = UnicodeAttribute()
+    # One secret per subscription period: the confirm link's, then the unsubscribe link's.
     token = UnicodeAttribute()
+    # pending (waiting for confirmation), active or unsubscribed.
     status = UnicodeAttribute()
     # Grows on every re-subscription: each subscription period gets its own welcome mail.
     generation = NumberAttribute(default=1)
+    # Grows on every confirmation mail asked for: each gets its own delivery.
+    confirmations = NumberAttribute(default=0)
+    # When the last confirmation mail was asked for (epoch seconds): at most one an hour.
+    requested_at = NumberAttribute(null=True)
+    # Set while pending: the confirm link stops working then, and TTL removes the address.
+    expires_at = TTLAttribute(null=True)
     audience = UnicodeAttribute(null=True)
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
+    confirmed_at = UnicodeAttribute(null=True)
     unsubscribed_at = UnicodeAttribute(null=True)
 
     by_token = SubscribersByTokenIndex()

@@ -147,12 +147,19 @@ def cmd_resources(args: argparse.Namespace) -> int:
         bucket=bucket,
     )
     # Names and ARNs only: the cursor secret stays in Secrets Manager (the API reads it).
-    changed = rewrite_stage_environment(args.stage, environment_from_outputs(outs))
+    env = environment_from_outputs(outs)
+    api_url = _chalice_api_url(args.stage)
+    if api_url:
+        # Mails link their one-click unsubscribe to the API: known after the first deploy.
+        env["API_URL"] = api_url.rstrip("/")
+    changed = rewrite_stage_environment(args.stage, env)
     print(f".chalice/config.json, stage {args.stage}: set {', '.join(changed) or 'nothing new'}")
     print(
         f"next: .venv/bin/chalice deploy --stage {args.stage}, then python -m deploy "
         f"event-sources --stage {args.stage} and python -m deploy site --stage {args.stage}"
     )
+    if not api_url:
+        print("after the first chalice deploy, run this again (it sets API_URL) and redeploy")
     return 0
 
 

@@ -45,6 +45,8 @@ API_OUTPUT_FOR_VARIABLE: Final[Mapping[str, str]] = {"CURSOR_SECRET_ARN": "Curso
 STAGE_VARIABLES: Final = frozenset(
     {"APP_STAGE", "API_FUNCTION_NAME", "WARM_CONCURRENCY", "CORS_ALLOW_ORIGIN", "LOG_LEVEL"}
 )
+# Variables the deploy works out from the API itself (the mail functions' one-click links).
+API_VARIABLES: Final = frozenset({"API_URL"})
 
 API_FUNCTION = "APIHandler"
 API = "RestAPI"
@@ -190,6 +192,7 @@ def function_environment(template: Template, handler: str) -> dict[str, Any]:
         name: copy.deepcopy(outputs[output]["Value"]) for name, output in wanted.items()
     }
     env["API_FUNCTION_NAME"] = {"Fn::Sub": function_name("app")}
+    env["API_URL"] = _api_url(handler)
     return env
 
 
@@ -226,6 +229,14 @@ def _method_settings() -> list[dict[str, Any]]:
             }
         )
     return settings
+
+
+def _api_url(handler: str) -> Any:
+    """The API's URL for the mail functions' one-click unsubscribe links. The API function
+    needs none, and could not have it: its URL depends on the function (a cycle)."""
+    if handler == "app":
+        return NO_VALUE
+    return {"Fn::Sub": f"https://${{{API}}}.execute-api.${{AWS::Region}}.${{AWS::URLSuffix}}/api"}
 
 
 def api_patch(chalice_template: Template) -> Template:

@@ -385,6 +385,7 @@ class Sandbox:
         self._add(site)
         # Settings are read on first use: no request or event can come before this line.
         os.environ["SITE_URL"] = environment["SITE_URL"] = site.url
+        os.environ["API_URL"] = environment["API_URL"] = api.url
         for name in placeholders(environment):
             print(f"sandbox: warning: {name} keeps its config.json placeholder", file=self._err)
         self._add(

@@ -3,7 +3,10 @@ mails moto's SES accepted."""
 
 from __future__ import annotations
 
+import email
+import email.policy
 from dataclasses import dataclass
+from email.message import EmailMessage
 from typing import Any
 
 import boto3
@@ -55,18 +58,29 @@ class SentMail:
     to: list[str]
     source: str
     subject: str
-    body: str
+    body: str  # the HTML part
+    text: str
+    message: EmailMessage  # the whole MIME message, headers included
 
 
 def sent_mails() -> list[SentMail]:
-    """What SES accepted so far in this moto account (the HTML part when there is one)."""
+    """What SES accepted so far in this moto account (raw MIME messages, parsed)."""
     backend = ses_backends[DEFAULT_ACCOUNT_ID][REGION]
-    return [
-        SentMail(
-            to=list(m.destinations.get("ToAddresses", [])),
-            source=m.source,
-            subject=m.subject,
-            body=m.body,
+    mails = []
+    for sent in backend.sent_messages:
+        message = email.message_from_string(sent.raw_data, policy=email.policy.default)
+        assert isinstance(message, EmailMessage)
+        html, text = (message.get_body(preferencelist=(kind,)) for kind in ("html", "plain"))
+        assert isinstance(html, EmailMessage)
+        assert isinstance(text, EmailMessage)
+        mails.append(
+            SentMail(
+                to=[a.addr_spec for a in message["To"].addresses],
+                source=sent.source,
+                subject=str(message["Subject"]),
+                body=html.get_content(),
+                text=text.get_content(),
+                message=message,
+            )
         )
-        for m in backend.sent_messages
-    ]
+    return mails

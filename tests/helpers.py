@@ -1,4 +1,5 @@
-"""Small helpers shared by test modules: the error-envelope assertion and a stepping clock."""
+"""Small helpers shared by test modules: the error-envelope assertion, a stepping clock and a
+clock set by hand."""
 
 from __future__ import annotations
 
@@ -31,3 +32,13 @@ class FakeClock:
 
     def __call__(self) -> datetime:
         return self._start + timedelta(seconds=next(self._ticks))
+
+
+class ManualClock:
+    """Reads `now`, which the test moves."""
+
+    def __init__(self, start: datetime = T0) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now

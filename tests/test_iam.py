@@ -136,7 +136,7 @@ def test_required_maps_batches_to_single_actions() -> None:
 
 
 def test_required_gives_ses_its_from_address_condition() -> None:
-    (need,) = _need("ses", "SendEmail", {"Source": "Blog <blog@example.com>"})
+    (need,) = _need("ses", "SendRawEmail", {"Source": "Blog <blog@example.com>"})
     assert need.context == {"ses:FromAddress": "blog@example.com"}
     assert allowed(POLICY, need)
 

@@ -15,6 +15,7 @@ from chalicelib.models import ALL_MODELS
 from deploy.checks import cfn_lint
 from deploy.template import (
     API_OUTPUT_FOR_VARIABLE,
+    API_VARIABLES,
     OUTPUT_FOR_VARIABLE,
     RESOURCES,
     STAGE_VARIABLES,
@@ -268,7 +269,9 @@ LOCAL_ONLY = frozenset({"CURSOR_SECRET", "WARM_INVOKER", "METRICS_OUTPUT"})
 
 def test_every_variable_the_app_reads_has_a_source(deployed: Template) -> None:
     variables = _variables_the_app_reads() - LOCAL_ONLY
-    provided = set(OUTPUT_FOR_VARIABLE) | set(API_OUTPUT_FOR_VARIABLE) | STAGE_VARIABLES
+    provided = (
+        set(OUTPUT_FOR_VARIABLE) | set(API_OUTPUT_FOR_VARIABLE) | STAGE_VARIABLES | API_VARIABLES
+    )
     assert variables, "the scan found no variables: the pattern is out of date"
     assert variables <= provided
     for output in [*OUTPUT_FOR_VARIABLE.values(), *API_OUTPUT_FOR_VARIABLE.values()]:

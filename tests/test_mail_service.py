@@ -3,8 +3,11 @@ content."""
 
 from __future__ import annotations
 
+import email
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
+from email import policy
+from email.message import EmailMessage
 from typing import Any
 
 import boto3
@@ -17,44 +20,44 @@ from chalicelib.services.leases import Busy
 from chalicelib.services.mail import MailService
 from chalicelib.services.streams import PoisonRecord
 from sandbox.resources import Mail
-
-T0 = datetime(2026, 11, 23, 10, 0, 0, tzinfo=UTC)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
+from tests.events import sent_mails
+from tests.helpers import ManualClock as Clock
 
 
 class FakeSES:
-    """Records mails; fails the next `fail` sends."""
+    """Records mails (parsed from their raw MIME); fails the next `fail` sends."""
 
     def __init__(self, fail: int = 0) -> None:
-        self.sent: list[dict[str, Any]] = []
+        self.sent: list[EmailMessage] = []
+        self.sources: list[str] = []
         self.fail = fail
 
-    def send_email(self, **kwargs: Any) -> dict[str, str]:
+    def send_raw_email(self, **kwargs: Any) -> dict[str, str]:
         if self.fail:
             self.fail -= 1
             raise ClientError(
-                {"Error": {"Code": "Throttling", "Message": "slow down"}}, "SendEmail"
+                {"Error": {"Code": "Throttling", "Message": "slow down"}}, "SendRawEmail"
             )
-        self.sent.append(kwargs)
+        message = email.message_from_bytes(kwargs["RawMessage"]["Data"], policy=policy.default)
+        assert isinstance(message, EmailMessage)
+        assert kwargs["Destinations"] == [message["To"]]
+        self.sent.append(message)
+        self.sources.append(kwargs["Source"])
         return {"MessageId": f"m{len(self.sent)}"}
 
     def to(self) -> list[str]:
-        return [m["Destination"]["ToAddresses"][0] for m in self.sent]
+        return [str(m["To"]) for m in self.sent]
+
+    def _part(self, n: int, kind: str) -> str:
+        part = self.sent[n].get_body(preferencelist=(kind,))
+        assert isinstance(part, EmailMessage)
+        return str(part.get_content())
 
     def html(self, n: int = 0) -> str:
-        page: str = self.sent[n]["Message"]["Body"]["Html"]["Data"]
-        return page
+        return self._part(n, "html")
 
     def text(self, n: int = 0) -> str:
-        body: str = self.sent[n]["Message"]["Body"]["Text"]["Data"]
-        return body
+        return self._part(n, "plain")
 
 
 @pytest.fixture
@@ -69,7 +72,12 @@ def clock() -> Clock:
 
 @pytest.fixture
 def service(mail: Mail, ses: FakeSES, clock: Clock) -> MailService:
-    return MailService(ses=ses, site_url="https://blog.example.com/", clock=clock)
+    return MailService(
+        ses=ses,
+        site_url="https://blog.example.com/",
+        api_url="https://api.example.com",
+        clock=clock,
+    )
 
 
 @pytest.fixture
@@ -149,10 +157,39 @@ def _post(slug: str = "hello", status: str = "published", title: str = "Hello") 
             "ignored",
         ),
         (_record("REMOVE", None, _subscriber_image()), "ignored"),
+        (_record("INSERT", _subscriber_image(status="pending", confirmations=1)), "sent"),
+        (
+            _record(
+                "MODIFY",
+                _subscriber_image(status="pending", confirmations=2),
+                _subscriber_image(status="pending", confirmations=1),
+            ),
+            "sent",
+        ),
+        (
+            _record(
+                "MODIFY",
+                _subscriber_image(status="pending", confirmations=1),
+                _subscriber_image(status="pending", confirmations=1),
+            ),
+            "ignored",
+        ),
+        (_record("MODIFY", _subscriber_image(), _subscriber_image(status="pending")), "sent"),
     ],
-    ids=["insert", "insert-inactive", "edit", "resubscribe", "unsubscribe", "remove"],
+    ids=[
+        "insert",
+        "insert-inactive",
+        "edit",
+        "resubscribe",
+        "unsubscribe",
+        "remove",
+        "sign-up",
+        "sign-up-again",
+        "pending-edit",
+        "confirmed",
+    ],
 )
-def test_welcome_sends_only_when_a_subscription_starts(
+def test_welcome_sends_only_on_sign_up_and_confirmation(
     service: MailService, record: dict[str, Any], outcome: str
 ) -> None:
     assert service.welcome(record) == outcome
@@ -288,8 +325,8 @@ def test_announce_only_on_transition_to_published(
 
 def test_announce_batches_active_subscribers_by_fifty(fanout: FanOutService, mail: Mail) -> None:
     emails = [f"r{n:03}@example.com" for n in range(120)]
-    for email in emails:
-        _subscriber(email)
+    for address in emails:
+        _subscriber(address)
     _subscriber("gone@example.com", status="unsubscribed")
     assert fanout.announce(_record("INSERT", _post_image("published"))) == "queued 3"
     sqs = boto3.client("sqs")
@@ -391,7 +428,27 @@ def test_welcome_mail_has_text_and_html_with_the_link(service: MailService, ses:
     link = "https://blog.example.com/unsubscribe.html?token=t%26%3Ck%3E"
     assert link in ses.text()
     assert f'href="{link}"' in ses.html()
-    assert ses.sent[0]["Source"] == "blog@example.com"
+    assert ses.sources == ["blog@example.com"]
+    one_click = "https://api.example.com/subscriptions/unsubscribe?token=t%26%3Ck%3E"
+    assert ses.sent[0]["List-Unsubscribe"] == f"<{one_click}>"
+    assert ses.sent[0]["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+
+
+def test_confirmation_mail_links_to_confirm_and_has_no_unsubscribe_header(
+    service: MailService, ses: FakeSES
+) -> None:
+    service.welcome(_record("INSERT", _subscriber_image(status="pending", confirmations=1)))
+    link = "https://blog.example.com/confirm.html?token=tok"
+    assert link in ses.text()
+    assert f'href="{link}"' in ses.html()
+    assert ses.sent[0]["Subject"] == "Confirm your subscription to the MyTodoList blog"
+    assert ses.sent[0]["List-Unsubscribe"] is None
+
+
+def test_confirmation_redelivered_is_a_duplicate(service: MailService, ses: FakeSES) -> None:
+    record = _record("INSERT", _subscriber_image(status="pending", confirmations=1))
+    assert [service.welcome(record) for _ in range(3)] == ["sent", "duplicate", "duplicate"]
+    assert len(ses.sent) == 1
 
 
 def test_post_mail_escapes_everything_interpolated(service: MailService, ses: FakeSES) -> None:
@@ -409,11 +466,10 @@ def test_post_mail_subject_is_one_line(service: MailService, ses: FakeSES) -> No
     _post(title="Two\nlines")
     _subscriber("a@example.com")
     service.post_mails(_message("a@example.com"))
-    assert ses.sent[0]["Message"]["Subject"]["Data"] == "New post: Two lines"
+    assert ses.sent[0]["Subject"] == "New post: Two lines"
 
 
 def test_real_ses_accepts_the_mail(mail: Mail, clock: Clock) -> None:
-    service = MailService(clock=clock)
+    service = MailService(clock=clock)  # the test stage's settings, moto's SES
     assert service.welcome(_record("INSERT", _subscriber_image())) == "sent"
-    quota = boto3.client("ses").get_send_quota()
-    assert quota["SentLast24Hours"] == 1
+    assert [m.to for m in sent_mails()] == [["ann@example.com"]]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from chalicelib.models import SubscriberModel
 from tests.helpers import assert_error
 
 JSON = {"Content-Type": "application/json"}
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
 def _subscribe(client: Client, email: str) -> Any:
@@ -63,6 +65,66 @@ def test_subscribe_bad_body_is_400(client: Client, body: str, text: str) -> None
 
 def test_subscribe_needs_no_token(client: Client) -> None:
     assert _subscribe(client, "ann@example.com").status_code == 202
+
+
+def _confirm(client: Client, token: str) -> Any:
+    return client.http.post(
+        "/subscriptions/confirm", headers=JSON, body=json.dumps({"token": token})
+    )
+
+
+def test_confirm_is_200_active_both_times(client: Client) -> None:
+    _subscribe(client, "ann@example.com")
+    token = SubscriberModel.get("ann@example.com").token
+    for _ in range(2):
+        response = _confirm(client, token)
+        assert (response.status_code, response.json_body) == (200, {"status": "active"})
+    assert SubscriberModel.get("ann@example.com").status == "active"
+
+
+def test_confirm_unknown_token_is_404(client: Client) -> None:
+    _subscribe(client, "ann@example.com")
+    assert_error(_confirm(client, "A" * 43), 404, "NotFoundError", "token not found or expired")
+
+
+def test_confirm_expired_token_is_404(client: Client) -> None:
+    _subscribe(client, "ann@example.com")
+    item = SubscriberModel.get("ann@example.com")
+    item.update(actions=[SubscriberModel.expires_at.set(datetime.now(UTC) - timedelta(seconds=1))])
+    assert_error(_confirm(client, item.token), 404, "NotFoundError", "expired")
+
+
+@pytest.mark.parametrize(
+    ("body", "text"),
+    [("{}", "token is required"), ('{"token": []}', "token must be a string"), ("x", "JSON")],
+)
+def test_confirm_bad_body_is_400(client: Client, body: str, text: str) -> None:
+    response = client.http.post("/subscriptions/confirm", headers=JSON, body=body)
+    assert_error(response, 400, "BadRequestError", text)
+
+
+def _one_click(client: Client, query: str) -> Any:
+    # What a mail client sends for List-Unsubscribe-Post (RFC 8058).
+    return client.http.post(
+        f"/subscriptions/unsubscribe{query}", headers=FORM, body="List-Unsubscribe=One-Click"
+    )
+
+
+def test_one_click_unsubscribe_is_200(client: Client) -> None:
+    _subscribe(client, "ann@example.com")
+    token = SubscriberModel.get("ann@example.com").token
+    for _ in range(2):
+        response = _one_click(client, f"?token={token}")
+        assert (response.status_code, response.json_body) == (200, {"status": "unsubscribed"})
+    assert SubscriberModel.get("ann@example.com").status == "unsubscribed"
+
+
+def test_one_click_unsubscribe_unknown_token_is_404(client: Client) -> None:
+    assert_error(_one_click(client, "?token=nope"), 404, "NotFoundError", "token not found")
+
+
+def test_one_click_unsubscribe_without_token_is_400(client: Client) -> None:
+    assert_error(_one_click(client, ""), 400, "BadRequestError", "token is required")
 
 
 def test_unsubscribe_is_200(client: Client) -> None:

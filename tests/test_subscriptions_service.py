@@ -1,20 +1,42 @@
-"""SubscriptionService apart from HTTP: address checks, no enumeration, tokens, re-subscribing."""
+"""SubscriptionService apart from HTTP: address checks, no enumeration, double opt-in, tokens,
+re-subscribing, rate limits."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from itertools import count
+from operator import attrgetter
 
 import pytest
 
 from chalicelib.errors import NotFound, ValidationError
 from chalicelib.models import SubscriberModel
-from chalicelib.services.subscriptions import SubscriptionService, normalise_email
+from chalicelib.services.addresses import normalise_email
+from chalicelib.services.subscriptions import SubscriptionService
+from tests.helpers import T0
+from tests.helpers import ManualClock as Clock
 
 
 @pytest.fixture
-def service(aws: None) -> SubscriptionService:
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def service(aws: None, clock: Clock) -> SubscriptionService:
     numbers = count()
-    return SubscriptionService(new_token=lambda: f"token-{next(numbers)}-{'x' * 32}")
+    return SubscriptionService(clock=clock, new_token=lambda: f"token-{next(numbers)}-{'x' * 32}")
+
+
+def _token(email: str = "ann@example.com") -> str:
+    return SubscriberModel.get(email).token
+
+
+def _subscribed(service: SubscriptionService, email: str = "ann@example.com") -> str:
+    """A confirmed subscriber; returns its token."""
+    service.subscribe({"email": email})
+    service.confirm({"token": _token(email)})
+    return _token(email)
 
 
 @pytest.mark.parametrize(
@@ -79,16 +101,91 @@ def test_subscribe_answers_pending(service: SubscriptionService) -> None:
     assert service.subscribe({"email": "ann@example.com"}) == {"status": "pending"}
 
 
-def test_subscribe_stores_an_active_subscriber(service: SubscriptionService) -> None:
+def test_subscribe_stores_a_pending_subscriber_that_expires(service: SubscriptionService) -> None:
     service.subscribe({"email": "Ann@Example.com"})
     item = SubscriberModel.get("ann@example.com")
-    assert (item.address, item.status, item.audience, item.generation) == (
+    assert attrgetter("address", "status", "audience", "generation", "confirmations")(item) == (
         "Ann@example.com",
-        "active",
-        "active",
+        "pending",
+        None,
+        1,
         1,
     )
     assert item.token.startswith("token-0")
+    assert item.expires_at == T0 + timedelta(days=7)
+
+
+def test_confirm_activates_and_is_idempotent(service: SubscriptionService, clock: Clock) -> None:
+    service.subscribe({"email": "ann@example.com"})
+    clock.now += timedelta(days=6)
+    assert service.confirm({"token": _token()}) == {"status": "active"}
+    item = SubscriberModel.get("ann@example.com")
+    assert attrgetter("status", "audience", "expires_at")(item) == ("active", "active", None)
+    assert service.confirm({"token": _token()}) == {"status": "active"}
+
+
+def test_confirm_expired_token_is_404(service: SubscriptionService, clock: Clock) -> None:
+    service.subscribe({"email": "ann@example.com"})
+    clock.now += timedelta(days=7, seconds=1)
+    with pytest.raises(NotFound, match="confirmation token not found or expired"):
+        service.confirm({"token": _token()})
+    assert SubscriberModel.get("ann@example.com").status == "pending"
+
+
+@pytest.mark.parametrize("token", ["unknown-token", "x" * 128, "bad token!"])
+def test_confirm_unknown_token_is_404(service: SubscriptionService, token: str) -> None:
+    service.subscribe({"email": "ann@example.com"})
+    with pytest.raises(NotFound, match="confirmation token not found"):
+        service.confirm({"token": token})
+
+
+def test_confirm_after_unsubscribing_is_404(service: SubscriptionService) -> None:
+    token = _subscribed(service)
+    service.unsubscribe({"token": token})
+    with pytest.raises(NotFound):
+        service.confirm({"token": token})
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [({}, "token is required"), ({"token": 5}, "token must be a string"), ({"x": 1}, "unknown")],
+)
+def test_confirm_bad_body_is_400(
+    service: SubscriptionService, body: dict[str, object], message: str
+) -> None:
+    with pytest.raises(ValidationError, match=message):
+        service.confirm(body)
+
+
+def test_sign_ups_within_an_hour_ask_for_one_confirmation(
+    service: SubscriptionService, clock: Clock
+) -> None:
+    for minutes in (0, 1, 30, 59):
+        clock.now = T0 + timedelta(minutes=minutes)
+        assert service.subscribe({"email": "ann@example.com"}) == {"status": "pending"}
+    assert SubscriberModel.get("ann@example.com").confirmations == 1
+
+
+def test_sign_up_after_an_hour_asks_again_with_the_same_link_for_7_more_days(
+    service: SubscriptionService, clock: Clock
+) -> None:
+    service.subscribe({"email": "ann@example.com"})
+    token = _token()
+    clock.now = T0 + timedelta(hours=1, seconds=1)
+    service.subscribe({"email": "ann@example.com"})
+    item = SubscriberModel.get("ann@example.com")
+    assert attrgetter("confirmations", "token", "status")(item) == (2, token, "pending")
+    assert item.expires_at == clock.now + timedelta(days=7)
+
+
+def test_sign_up_of_an_active_address_changes_nothing(
+    service: SubscriptionService, clock: Clock
+) -> None:
+    _subscribed(service)
+    before = SubscriberModel.get("ann@example.com").attribute_values
+    clock.now += timedelta(days=1)
+    assert service.subscribe({"email": "ann@example.com"}) == {"status": "pending"}
+    assert SubscriberModel.get("ann@example.com").attribute_values == before
 
 
 def test_subscribe_twice_keeps_one_subscriber_and_its_token(service: SubscriptionService) -> None:
@@ -121,8 +218,7 @@ def test_subscribe_bad_body_is_rejected(
 
 
 def test_unsubscribe_marks_inactive(service: SubscriptionService) -> None:
-    service.subscribe({"email": "ann@example.com"})
-    token = SubscriberModel.get("ann@example.com").token
+    token = _subscribed(service)
     assert service.unsubscribe({"token": token}) == {"status": "unsubscribed"}
     item = SubscriberModel.get("ann@example.com")
     assert item.status == "unsubscribed"
@@ -130,9 +226,15 @@ def test_unsubscribe_marks_inactive(service: SubscriptionService) -> None:
     assert item.unsubscribed_at
 
 
-def test_unsubscribe_twice_is_idempotent(service: SubscriptionService) -> None:
+def test_unsubscribe_pending_address_stops_it(service: SubscriptionService) -> None:
     service.subscribe({"email": "ann@example.com"})
-    token = SubscriberModel.get("ann@example.com").token
+    assert service.unsubscribe({"token": _token()}) == {"status": "unsubscribed"}
+    item = SubscriberModel.get("ann@example.com")
+    assert attrgetter("status", "expires_at")(item) == ("unsubscribed", None)
+
+
+def test_unsubscribe_twice_is_idempotent(service: SubscriptionService) -> None:
+    token = _subscribed(service)
     service.unsubscribe({"token": token})
     first = SubscriberModel.get("ann@example.com").unsubscribed_at
     assert service.unsubscribe({"token": token}) == {"status": "unsubscribed"}
@@ -164,24 +266,36 @@ def test_unsubscribe_bad_body_is_400(
     assert message in str(raised.value)
 
 
-def test_resubscribe_after_unsubscribing_reactivates_with_new_token(
-    service: SubscriptionService,
+def test_resubscribe_after_unsubscribing_is_pending_with_new_token(
+    service: SubscriptionService, clock: Clock
 ) -> None:
-    service.subscribe({"email": "ann@example.com"})
-    old_token = SubscriberModel.get("ann@example.com").token
+    old_token = _subscribed(service)
     service.unsubscribe({"token": old_token})
+    clock.now += timedelta(hours=2)
     service.subscribe({"email": "ann@example.com"})
     item = SubscriberModel.get("ann@example.com")
-    assert (item.status, item.audience, item.generation) == ("active", "active", 2)
+    assert attrgetter("status", "audience", "generation", "confirmations")(item) == (
+        "pending",
+        None,
+        2,
+        2,
+    )
     assert item.unsubscribed_at is None
     assert item.token != old_token
 
 
-def test_old_token_after_resubscribing_is_404(service: SubscriptionService) -> None:
+def test_resubscribe_within_the_hour_sends_nothing(service: SubscriptionService) -> None:
+    service.unsubscribe({"token": _subscribed(service)})
     service.subscribe({"email": "ann@example.com"})
-    old_token = SubscriberModel.get("ann@example.com").token
+    item = SubscriberModel.get("ann@example.com")
+    assert attrgetter("status", "confirmations")(item) == ("unsubscribed", 1)
+
+
+def test_old_token_after_resubscribing_is_404(service: SubscriptionService, clock: Clock) -> None:
+    old_token = _subscribed(service)
     service.unsubscribe({"token": old_token})
-    service.subscribe({"email": "ann@example.com"})
+    clock.now += timedelta(hours=2)
+    _subscribed(service)
     with pytest.raises(NotFound):
         service.unsubscribe({"token": old_token})
     assert SubscriberModel.get("ann@example.com").status == "active"

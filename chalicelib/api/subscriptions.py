@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from chalice import Blueprint, Response
+from chalice.app import Request
 
 from chalicelib.api import deps
-from chalicelib.api.http import domain_errors, json_body
+from chalicelib.api.http import domain_errors, json_body, query
 
 bp = Blueprint(__name__)
+
+JSON = "application/json"
+# RFC 8058 one-click unsubscribe: the mail client POSTs `List-Unsubscribe=One-Click` as a form
+# to the URL of the List-Unsubscribe header, whose query carries the token.
+FORM = "application/x-www-form-urlencoded"
+
+
+def _token_body(request: Request) -> dict[str, Any]:
+    content_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
+    if content_type == FORM:
+        token = query(request, "token")
+        return {} if token is None else {"token": token}
+    return json_body(request)
 
 
 @bp.route("/subscriptions", methods=["POST"])
@@ -17,8 +33,15 @@ def create_subscription() -> Response:
     return Response(body=result, status_code=202)
 
 
-@bp.route("/subscriptions/unsubscribe", methods=["POST"])
+@bp.route("/subscriptions/confirm", methods=["POST"])
+@domain_errors
+def confirm_subscription() -> Response:
+    result = deps.subscriptions().confirm(json_body(bp.current_request))
+    return Response(body=result, status_code=200)
+
+
+@bp.route("/subscriptions/unsubscribe", methods=["POST"], content_types=[JSON, FORM])
 @domain_errors
 def unsubscribe() -> Response:
-    result = deps.subscriptions().unsubscribe(json_body(bp.current_request))
+    result = deps.subscriptions().unsubscribe(_token_body(bp.current_request))
     return Response(body=result, status_code=200)

@@ -1,4 +1,4 @@
-"""Blog mail: welcome and new-post mails through SES, each sent once through the ledger."""
+"""Blog mail: confirmation, welcome and new-post mails through SES, each sent once (the ledger)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from chalicelib.services.mail_content import Links, MailContent
 from chalicelib.services.posts import PUBLISHED
 from chalicelib.services.storage import storage_errors
 from chalicelib.services.streams import decode, report_failures
-from chalicelib.services.subscriptions import ACTIVE
+from chalicelib.services.subscriptions import ACTIVE, PENDING
 
 log = logging.getLogger(__name__)
 
@@ -37,36 +37,44 @@ class MailService:
         ses: Any = None,
         sender: str | None = None,
         site_url: str | None = None,
+        api_url: str | None = None,
         clock: defaults.Clock = defaults.utcnow,
     ) -> None:
         self._ses = ses if ses is not None else aws.client("ses")
         self._sender = sender or settings().mail_sender
-        self.links = Links(site_url or settings().site_url)
+        api_url = api_url or settings().api_url
+        if not api_url:
+            # Until the first deploy tells the URL (the chalice deploy path): mails still go out,
+            # with the visible unsubscribe link only.
+            log.warning("API_URL is not set: mails go out without one-click unsubscribe headers")
+        self.links = Links(site_url or settings().site_url, api_url or None)
         self._ledger = DeliveryLedger(clock=clock)
 
-    # -- welcome mails (subscribers stream) ---------------------------------------------------
+    # -- confirmation and welcome mails (subscribers stream) ------------------------------------
 
     def send_welcome_mails(self, records: Iterable[Json]) -> Json:
-        """One welcome mail per new (or returning) subscriber; failures by sequence number."""
-        return report_failures(records, self.welcome, "welcome mail")
+        """Confirmation and welcome mails from subscriber changes; failures by sequence number."""
+        return report_failures(records, self.welcome, "subscriber mail")
 
     def welcome(self, record: Json) -> str:
-        """Handle one subscribers stream record; returns what happened (for logs and tests)."""
+        """Handle one subscribers stream record; returns what happened (for logs and tests).
+
+        A pending address that asked for a confirmation mail (once more) gets one; an address
+        that became active (confirmed) gets the welcome mail.
+        """
         change = decode(record, SubscriberModel, required=("email", "address", "token", "status"))
         new, old = change.new, change.old
-        started = new is not None and new.status == ACTIVE
-        if change.event == "MODIFY":
-            # A re-subscription; edits of an active subscriber send nothing.
-            started = started and (old is None or old.status != ACTIVE)
-        elif change.event != "INSERT":
-            started = False
-        if not started or new is None:
+        if change.event not in ("INSERT", "MODIFY") or new is None:
             return "ignored"
-        content = mail_content.welcome(self.links, new.token)
-        return self._ledger.deliver(
-            f"welcome#{new.email}#{new.generation}",
-            partial(self._send, "welcome", new.address, content),
-        )
+        if new.status == PENDING and (old is None or old.confirmations != new.confirmations):
+            kind, delivery = "confirmation", f"confirm#{new.email}#{new.confirmations}"
+            content = mail_content.confirmation(self.links, new.token)
+        elif new.status == ACTIVE and (old is None or old.status != ACTIVE):
+            kind, delivery = "welcome", f"welcome#{new.email}#{new.generation}"
+            content = mail_content.welcome(self.links, new.token)
+        else:
+            return "ignored"
+        return self._ledger.deliver(delivery, partial(self._send, kind, new.address, content))
 
     # -- new-post mails (SQS) -----------------------------------------------------------------
 
@@ -128,16 +136,10 @@ class MailService:
         return message_id
 
     def _send_email(self, address: str, content: MailContent) -> str:
-        response = self._ses.send_email(
+        response = self._ses.send_raw_email(
             Source=self._sender,
-            Destination={"ToAddresses": [address]},
-            Message={
-                "Subject": {"Data": content.subject, "Charset": "UTF-8"},
-                "Body": {
-                    "Text": {"Data": content.text, "Charset": "UTF-8"},
-                    "Html": {"Data": content.html, "Charset": "UTF-8"},
-                },
-            },
+            Destinations=[address],
+            RawMessage={"Data": mail_content.mime(content, sender=self._sender, to=address)},
         )
         message_id: str = response["MessageId"]
         return message_id
