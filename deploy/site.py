@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import time
 from collections.abc import Iterator
@@ -48,6 +49,19 @@ def config_script(api_url: str) -> bytes:
     return f"window.MYTODOLIST_CONFIG = {config};\n".encode()
 
 
+# Pages name the API where a static page must (the feed link in <head>, which feed readers
+# read without running scripts); the deploy and the sandbox fill it in when they serve a page.
+API_URL_MARK: Final = b"{{API_URL}}"
+
+
+def page_body(path: Path, api_url: str) -> bytes:
+    """A file of the site as served: pages with the API's URL filled in, others as they are."""
+    data = path.read_bytes()
+    if path.suffix.lower() != ".html":
+        return data
+    return data.replace(API_URL_MARK, html.escape(api_url.rstrip("/")).encode())
+
+
 def site_files(site_dir: Path = SITE_DIR) -> Iterator[tuple[str, Path]]:
     """(key, file) for every file of the site, without dotfiles and the local config."""
     for path in sorted(site_dir.rglob("*")):
@@ -74,7 +88,7 @@ def upload_site(s3: S3Client, bucket: str, api_url: str, site_dir: Path = SITE_D
         s3.put_object(
             Bucket=bucket,
             Key=key,
-            Body=path.read_bytes(),
+            Body=page_body(path, api_url),
             ContentType=_content_type(key),
             CacheControl=_cache_control(key),
         )

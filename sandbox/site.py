@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-from deploy.site import CONTENT_TYPES
+from deploy.site import CONTENT_TYPES, page_body
 from sandbox.env import ROOT, SandboxError
 from sandbox.serving import ThreadedServer
 
@@ -32,8 +32,9 @@ class SiteRequestHandler(SimpleHTTPRequestHandler):
     extensions_map = CONTENT_TYPES
     server_version = "MyTodoListSandboxSite"
 
-    def __init__(self, *args: Any, directory: str, config: bytes) -> None:
+    def __init__(self, *args: Any, directory: str, config: bytes, api_url: str) -> None:
         self._config = config
+        self._api_url = api_url
         super().__init__(*args, directory=directory)
 
     def send_head(self) -> Any:
@@ -48,6 +49,17 @@ class SiteRequestHandler(SimpleHTTPRequestHandler):
             # Dotfiles (.gitignore and the like) are not part of the site.
             self.send_error(HTTPStatus.NOT_FOUND, "File not found")
             return None
+        if path.endswith("/"):
+            path += "index.html"
+        page = Path(self.translate_path(path))
+        if page.suffix == ".html" and page.is_file():
+            # As the deploy uploads it: with the API's URL filled in.
+            body = page_body(page, self._api_url)
+            self.send_response(HTTPStatus.OK)
+            self.send_header("Content-Type", CONTENT_TYPES[".html"])
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            return io.BytesIO(body)
         return super().send_head()
 
     def list_directory(self, path: str | os.PathLike[str]) -> None:
@@ -84,6 +96,7 @@ class SiteServer(ThreadedServer):
             SiteRequestHandler,
             directory=str(self._directory),
             config=config_script(self._api_url),
+            api_url=self._api_url,
         )
         try:
             return ThreadingHTTPServer((self._host, self._port), handler)

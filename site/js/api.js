@@ -92,6 +92,11 @@ export function subscribe(email) {
   return request("POST", "/subscriptions", { email });
 }
 
+/** Confirm a subscription by the token from the confirmation mail's link. */
+export function confirmSubscription(token) {
+  return request("POST", "/subscriptions/confirm", { token });
+}
+
 /** Unsubscribe by the token from a mail's link. */
 export function unsubscribe(token) {
   return request("POST", "/subscriptions/unsubscribe", { token });

@@ -2,7 +2,7 @@
 
 import { listPosts } from "./api.js";
 import { setUpSubscribeForm } from "./subscribe.js";
-import { el, setStatus, timeElement } from "./ui.js";
+import { el, readerMessage, setStatus, timeElement } from "./ui.js";
 
 const PAGE_SIZE = 10;
 
@@ -54,7 +54,7 @@ async function loadPage({ more }) {
       setStatus(status, "");
     }
   } catch (error) {
-    setStatus(status, `The posts could not be loaded: ${error.message}`, "error");
+    setStatus(status, `The posts could not be loaded. ${readerMessage(error)}`, "error");
     older.hidden = !more;
   } finally {
     list.removeAttribute("aria-busy");

@@ -4,12 +4,41 @@
 // from this site, no inline script or handlers) is the second, should the first ever fail.
 
 import { ApiError, getPost } from "./api.js";
-import { setStatus, timeElement } from "./ui.js";
+import { readerMessage, setStatus, timeElement } from "./ui.js";
 
 const SITE_NAME = "MyTodoList blog";
 
 const status = document.getElementById("post-status");
 const article = document.getElementById("post");
+
+/** The post's own Markdown headings sit below its title: # becomes h2, and so on (h6 stays). */
+function shiftHeadings(container) {
+  for (const heading of container.querySelectorAll("h1, h2, h3, h4, h5")) {
+    const lower = document.createElement(`h${Number(heading.tagName[1]) + 1}`);
+    for (const attribute of heading.attributes) {
+      lower.setAttribute(attribute.name, attribute.value);
+    }
+    lower.append(...heading.childNodes);
+    heading.replaceWith(lower);
+  }
+}
+
+function setMeta(selector, value) {
+  const meta = document.head.querySelector(selector);
+  if (meta) {
+    meta.setAttribute("content", value);
+  }
+}
+
+/** What link previews and search results show for this post. */
+function describe(post) {
+  const description = post.summary || `${post.title}, on the ${SITE_NAME}.`;
+  setMeta('meta[name="description"]', description);
+  setMeta('meta[property="og:title"]', post.title);
+  setMeta('meta[property="og:description"]', description);
+  setMeta('meta[property="og:url"]', window.location.href.split("#")[0]);
+  setMeta('meta[property="article:published_time"]', post.published_at || "");
+}
 
 function show(post) {
   document.getElementById("post-title").textContent = post.title;
@@ -17,8 +46,11 @@ function show(post) {
   const summary = document.getElementById("post-summary");
   summary.textContent = post.summary || "";
   summary.hidden = !post.summary;
-  document.getElementById("post-body").innerHTML = post.body_html || "";
+  const body = document.getElementById("post-body");
+  body.innerHTML = post.body_html || "";
+  shiftHeadings(body);
   document.title = `${post.title} · ${SITE_NAME}`;
+  describe(post);
   article.hidden = false;
   setStatus(status, "");
 }
@@ -43,7 +75,7 @@ async function main() {
     if (error instanceof ApiError && error.status === 404) {
       fail("Post not found", "This post does not exist or is no longer published.");
     } else {
-      fail("The post could not be loaded", error.message);
+      fail("The post could not be loaded", readerMessage(error));
     }
   }
 }

@@ -1,6 +1,9 @@
 // The subscribe form: validates lightly, lets the API judge the address, and says what happened.
 
 import { subscribe } from "./api.js";
+import { readerMessage } from "./ui.js";
+
+const NOT_AN_ADDRESS = "That does not look like an e-mail address. Check it and try again.";
 
 export function setUpSubscribeForm() {
   const form = document.getElementById("subscribe-form");
@@ -52,14 +55,13 @@ export function setUpSubscribeForm() {
       await subscribe(email);
       message.textContent = "";
       doneText.textContent =
-        `If ${email} is not subscribed yet, a welcome mail is on its way to it. ` +
-        "It has a link to unsubscribe, should you change your mind.";
+        `If ${email} is not subscribed yet, we have sent it a mail with a link to confirm. ` +
+        "Open the link within 7 days: until you do, we send nothing else.";
       form.hidden = true;
       done.hidden = false;
       done.focus();
     } catch (error) {
-      // The API's Message says what was wrong with the address (400) or why it refused.
-      showError(error.message || "Something went wrong. Please try again.");
+      showError(readerMessage(error, NOT_AN_ADDRESS));
     } finally {
       form.removeAttribute("aria-busy");
       button.disabled = false;

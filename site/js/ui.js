@@ -1,5 +1,7 @@
 // Small DOM helpers shared by the pages. Text from the API only ever goes in as text.
 
+import { ApiError, NetworkError } from "./api.js";
+
 const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "long", timeZone: "UTC" });
 
 /** An element with attributes and children (strings become text nodes, never HTML). */
@@ -36,4 +38,26 @@ export function setStatus(node, text, kind = "") {
   node.textContent = text;
   node.classList.toggle("error", kind === "error");
   node.classList.toggle("success", kind === "success");
+}
+
+/**
+ * What went wrong, in words for a reader (the API's own messages are for developers).
+ * `badInput` is what to say when the API refused what the reader typed (a 400).
+ */
+export function readerMessage(error, badInput = "") {
+  if (error instanceof NetworkError) {
+    return "We could not reach the blog. Check your connection and try again.";
+  }
+  if (error instanceof ApiError) {
+    if (error.status === 400 && badInput) {
+      return badInput;
+    }
+    if (error.status === 429) {
+      return "Many people are asking at once. Please wait a minute and try again.";
+    }
+  }
+  if (error && error.name === "ConfigError") {
+    return "This blog is not set up completely yet. Please come back later.";
+  }
+  return "Something went wrong on our side. Please try again in a few minutes.";
 }
