@@ -42,6 +42,15 @@ PAGE_SIZE = 10  # the site's page of posts (site/js/index.js)
 OLDER_POSTS = 11  # with the payload post, one page and two more
 MAIL_TIMEOUT = 10.0
 UI_TIMEOUT_MS = 10_000
+# A phone-sized browser: what Playwright's iPhone 13 descriptor sets, in Chromium.
+PHONE: dict[str, Any] = {
+    "viewport": {"width": 390, "height": 844},
+    "device_scale_factor": 3,
+    "is_mobile": True,
+    "has_touch": True,
+    "locale": "en-US",
+    "timezone_id": "UTC",
+}
 
 pytestmark = [
     pytest.mark.e2e,
@@ -218,6 +227,13 @@ def subscriber_email(name: str) -> str:
     return f"{name}-{uuid.uuid4().hex[:8]}@example.com"
 
 
+def no_sideways_scroll(page: Page) -> bool:
+    width: bool = page.evaluate(
+        "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
+    )
+    return width
+
+
 def titles(page: Page) -> list[str]:
     return page.locator("#posts h2").all_inner_texts()
 
@@ -262,13 +278,40 @@ def test_index_without_posts_says_so(tab: Tab, site: Site) -> None:
     expect(tab.page.locator("#older-posts")).to_be_hidden()
 
 
-def test_index_shows_the_api_error_message(tab: Tab, site: Site) -> None:
+def test_index_says_what_went_wrong_in_plain_words(tab: Tab, site: Site) -> None:
     envelope = json.dumps({"Code": "TooManyRequestsError", "Message": "slow down, please"})
     tab.page.route(f"{site.api}/posts?*", lambda route: fulfil_json(route, 429, envelope))
     tab.page.goto(f"{site.url}/")
     expect(tab.page.locator("#posts-status")).to_have_text(
-        "The posts could not be loaded: slow down, please"
+        "The posts could not be loaded. Many people are asking at once. "
+        "Please wait a minute and try again."
     )
+
+
+def test_index_head_links_the_atom_feed_and_it_is_served(tab: Tab, site: Site) -> None:
+    tab.page.goto(f"{site.url}/")
+    link = tab.page.locator('head link[rel="alternate"][type="application/atom+xml"]')
+    expect(link).to_have_attribute("href", f"{site.api}/feed.xml")
+    response = tab.page.request.get(f"{site.api}/feed.xml")
+    assert response.status == 200
+    assert response.headers["content-type"].startswith("application/atom+xml")
+
+
+def test_index_pages_by_ten_on_a_phone(
+    browser: Browser, site: Site, posts: list[dict[str, Any]]
+) -> None:
+    context = browser.new_context(**PHONE)
+    try:
+        page = context.new_page()
+        page.goto(f"{site.url}/")
+        expect(page.locator("#posts > li")).to_have_count(PAGE_SIZE)
+        older = page.get_by_role("button", name="Older posts")
+        older.scroll_into_view_if_needed()
+        older.tap()
+        expect(page.locator("#posts > li")).to_have_count(len(posts))
+        assert no_sideways_scroll(page)
+    finally:
+        context.close()
 
 
 def test_index_says_when_the_api_cannot_be_reached(tab: Tab, site: Site) -> None:
@@ -307,6 +350,28 @@ def test_post_page_shows_title_date_summary_and_body(
     expect(body.locator("a")).to_have_attribute("href", "https://example.com/docs")
     assert tab.page.title() == f"{post['title']} · MyTodoList blog"
     assert not tab.script_errors()
+
+
+def test_post_page_has_one_h1_and_describes_the_post(
+    tab: Tab, site: Site, posts: list[dict[str, Any]]
+) -> None:
+    post = posts[3]
+    tab.page.goto(f"{site.url}/post.html?slug={post['slug']}")
+    expect(tab.page.locator("h1#post-title")).to_have_text(post["title"])
+    expect(tab.page.locator("h1")).to_have_count(1)
+    # The body's "## What is new" sits one level below the post's title.
+    expect(tab.page.locator("#post-body h3")).to_have_text("What is new")
+    expect(tab.page.locator("#post-body h2")).to_have_count(0)
+    expect(tab.page).to_have_title(f"{post['title']} · MyTodoList blog")
+    head = tab.page.locator("head")
+    for selector, content in [
+        ('meta[name="description"]', post["summary"]),
+        ('meta[property="og:title"]', post["title"]),
+        ('meta[property="og:description"]', post["summary"]),
+        ('meta[property="og:url"]', f"{site.url}/post.html?slug={post['slug']}"),
+        ('meta[property="article:published_time"]', post["published_at"]),
+    ]:
+        expect(head.locator(selector)).to_have_attribute("content", content)
 
 
 def test_post_page_runs_no_script_from_the_post(
@@ -383,7 +448,7 @@ def test_subscribe_form_confirms_and_moves_focus_to_the_confirmation(tab: Tab, s
     expect(tab.page.locator("#subscribe-form")).to_be_hidden()
 
 
-def test_subscribe_form_shows_the_api_message_for_a_malformed_address(
+def test_subscribe_form_says_in_plain_words_that_an_address_is_malformed(
     tab: Tab, site: Site, sandbox: Sandbox
 ) -> None:
     malformed = "not-an-address"
@@ -391,7 +456,9 @@ def test_subscribe_form_shows_the_api_message_for_a_malformed_address(
     assert answer.status_code == 400
     subscribe_in_browser(tab, site, malformed)
     message = tab.page.locator("#subscribe-message")
-    expect(message).to_have_text(answer.json()["Message"])
+    expect(message).to_have_text(
+        "That does not look like an e-mail address. Check it and try again."
+    )
     field = tab.page.get_by_label("E-mail address")
     expect(field).to_have_attribute("aria-invalid", "true")
     expect(field).to_be_focused()
@@ -421,18 +488,31 @@ def unsubscribe_link(mail: dict[str, Any]) -> str:
     return found.group(0)
 
 
-def wait_for_welcome_mail(sandbox: Sandbox, to: str) -> dict[str, Any]:
+def wait_for_mail(sandbox: Sandbox, to: str, subject: str) -> dict[str, Any]:
+    """The one mail to `to` whose subject starts with `subject`, once the pump has sent it."""
     deadline = time.monotonic() + MAIL_TIMEOUT
     while True:
         mails: list[dict[str, Any]] = json.loads(sandbox.cli("mail", "--json", "--to", to))
-        # New-post mails may reach a brand-new subscriber too; the welcome mail is the one.
-        welcome = [m for m in mails if m["subject"].lower().startswith("welcome")]
-        if welcome:
-            assert len(welcome) == 1, welcome
-            return welcome[0]
+        # New-post mails may reach a brand-new subscriber too.
+        wanted = [m for m in mails if m["subject"].lower().startswith(subject.lower())]
+        if wanted:
+            assert len(wanted) == 1, wanted
+            return wanted[0]
         if time.monotonic() > deadline:
-            pytest.fail(f"no welcome mail to {to} within {MAIL_TIMEOUT:.0f} s: {mails}")
+            pytest.fail(f"no {subject!r} mail to {to} within {MAIL_TIMEOUT:.0f} s: {mails}")
         time.sleep(0.25)
+
+
+def page_link(site: Site, mail: dict[str, Any], page: str) -> str:
+    """The link to one of the site's pages in a mail's text, on the site under test."""
+    found = re.search(rf"https?://[^\s<>]+/{page}\?[^\s<>]+", mail["text"])
+    assert found, f"no {page} link in the mail's text:\n{mail['text']}"
+    link = found.group(0)
+    if site.sandbox_site_url is not None:
+        assert link.startswith(f"{site.sandbox_site_url}/{page}?"), link
+        return link
+    parts = urlsplit(link)  # our own site stands in for the sandbox's: another origin
+    return f"{site.url}{parts.path}?{parts.query}"
 
 
 def expect_unsubscribed(tab: Tab, link: str) -> None:
@@ -443,28 +523,72 @@ def expect_unsubscribed(tab: Tab, link: str) -> None:
     expect(tab.page.locator("#unsubscribe")).to_have_attribute("data-state", "done")
 
 
-def test_welcome_mail_arrives_and_its_link_unsubscribes(
-    tab: Tab, site: Site, sandbox: Sandbox
-) -> None:
+def needs_pump(sandbox: Sandbox) -> None:
     if "pump" not in sandbox.endpoints:
         pytest.skip(
             "waits on the sandbox's event pump: endpoints.json has no 'pump' key, so no "
-            "stream record reaches send_welcome_mails and no welcome mail is sent"
+            "stream record reaches send_welcome_mails and no mail is sent"
         )
+
+
+def expect_confirmed(page: Page, link: str) -> None:
+    page.goto(link)
+    heading = page.locator("#confirm-heading")
+    expect(heading).to_have_text("You are subscribed")
+    expect(heading).to_be_focused()
+    expect(page.locator("#confirm")).to_have_attribute("data-state", "done")
+
+
+def test_confirmation_mail_link_confirms_then_welcome_link_unsubscribes(
+    tab: Tab, site: Site, sandbox: Sandbox
+) -> None:
+    needs_pump(sandbox)
     email = subscriber_email("welcome")
     subscribe_in_browser(tab, site, email)
     expect(tab.page.locator("#subscribe-done")).to_be_visible()
-    mail = wait_for_welcome_mail(sandbox, email)
-    link = unsubscribe_link(mail)
-    if site.sandbox_site_url is not None:
-        assert link.startswith(f"{site.sandbox_site_url}/unsubscribe.html?"), link
-    else:  # our own site stands in for the sandbox's: same page, another origin
-        parts = urlsplit(link)
-        link = f"{site.url}{parts.path}?{parts.query}"
+    confirmation = wait_for_mail(sandbox, email, "Confirm")
+    assert not json.loads(sandbox.cli("mail", "--json", "--to", email))[1:], "only one mail yet"
+    expect_confirmed(tab.page, page_link(site, confirmation, "confirm.html"))
+    welcome = wait_for_mail(sandbox, email, "Welcome")
+    link = page_link(site, welcome, "unsubscribe.html")
     token = parse_qs(urlsplit(link).query)["token"][0]
     expect_unsubscribed(tab, link)
     again = call(sandbox, "POST", "/subscriptions/unsubscribe", body={"token": token})
     assert again.status_code == 200, again.text
+
+
+def test_confirm_page_on_a_phone(browser: Browser, site: Site, sandbox: Sandbox) -> None:
+    email = subscriber_email("phone")
+    assert call(sandbox, "POST", "/subscriptions", body={"email": email}).status_code == 202
+    context = browser.new_context(**PHONE)
+    try:
+        page = context.new_page()
+        expect_confirmed(page, f"{site.url}/confirm.html?token={stored_token(sandbox, email)}")
+        expect(page.get_by_role("link", name="Read the latest posts")).to_be_in_viewport()
+        assert no_sideways_scroll(page)
+    finally:
+        context.close()
+    again = call(
+        sandbox, "POST", "/subscriptions/confirm", body={"token": stored_token(sandbox, email)}
+    )
+    assert (again.status_code, again.json()) == (200, {"status": "active"})
+
+
+def test_confirm_page_with_an_unknown_token_says_the_link_expired_or_is_not_valid(
+    tab: Tab, site: Site
+) -> None:
+    tab.page.goto(f"{site.url}/confirm.html?token={'x' * 43}")
+    expect(tab.page.locator("#confirm-heading")).to_have_text(
+        "This confirmation link has expired or is not valid"
+    )
+    expect(tab.page.locator("#confirm-retry")).to_be_hidden()
+
+
+def test_confirm_page_without_a_token_says_the_link_is_incomplete(tab: Tab, site: Site) -> None:
+    tab.page.goto(f"{site.url}/confirm.html")
+    expect(tab.page.locator("#confirm-heading")).to_have_text(
+        "This confirmation link is incomplete"
+    )
 
 
 def stored_token(sandbox: Sandbox, email: str) -> str:

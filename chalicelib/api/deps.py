@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from chalicelib.services.fanout import FanOutService
+    from chalicelib.services.feed import FeedService
     from chalicelib.services.mail import MailService
     from chalicelib.services.photos import PhotoService
     from chalicelib.services.posts import PostService
@@ -34,6 +35,13 @@ def posts() -> PostService:
     from chalicelib.services.posts import PostService  # noqa: PLC0415 - keeps cold start lean
 
     return PostService()
+
+
+@cache
+def feed() -> FeedService:
+    from chalicelib.services.feed import FeedService  # noqa: PLC0415 - keeps cold start lean
+
+    return FeedService(posts())
 
 
 @cache
@@ -70,6 +78,7 @@ def reset() -> None:
     todos.cache_clear()
     photos.cache_clear()
     posts.cache_clear()
+    feed.cache_clear()
     subscriptions.cache_clear()
     mail.cache_clear()
     fanout.cache_clear()

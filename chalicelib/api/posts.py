@@ -27,18 +27,24 @@ bp = Blueprint(__name__)
 PUBLIC_CACHE = "public, max-age=60, stale-while-revalidate=300"
 # Editors' views show drafts: never stored by a shared cache.
 PRIVATE_CACHE = "private, no-store"
+# The feed's media type (RFC 4287).
+ATOM = "application/atom+xml; charset=utf-8"
 
 
-def _tagged(body: Any, tag: str, cache_control: str, status: int = 200) -> Response:
+def _tagged(
+    body: Any, tag: str, cache_control: str, status: int = 200, content_type: str | None = None
+) -> Response:
     headers: Headers = {"ETag": etag(tag), "Cache-Control": cache_control}
+    if content_type:
+        headers["Content-Type"] = content_type
     return Response(body=body, status_code=status, headers=headers)
 
 
-def _public(result: tuple[dict[str, Any], str]) -> Response:
+def _public(result: tuple[Any, str], content_type: str | None = None) -> Response:
     body, tag = result
     if not_modified(bp.current_request, tag):
         return _tagged("", tag, PUBLIC_CACHE, 304)
-    return _tagged(body, tag, PUBLIC_CACHE)
+    return _tagged(body, tag, PUBLIC_CACHE, content_type=content_type)
 
 
 @bp.route("/posts", methods=["GET"], content_types=BODYLESS)
@@ -50,6 +56,12 @@ def list_posts() -> Response:
             limit=validation.page_limit(query(request, "limit")), cursor=query(request, "cursor")
         )
     )
+
+
+@bp.route("/feed.xml", methods=["GET"], content_types=BODYLESS)
+@domain_errors
+def get_feed() -> Response:
+    return _public(deps.feed().atom(), ATOM)
 
 
 @bp.route("/posts/{slug}", methods=["GET"], content_types=BODYLESS)
