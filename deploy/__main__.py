@@ -151,7 +151,7 @@ def cmd_resources(args: argparse.Namespace) -> int:
     api_url = _chalice_api_url(args.stage)
     if api_url:
         # Mails link their one-click unsubscribe to the API: known after the first deploy.
-        env["API_URL"] = api_url.rstrip("/")
+        env[""]["API_URL"] = api_url.rstrip("/")
     changed = rewrite_stage_environment(args.stage, env)
     print(f".chalice/config.json, stage {args.stage}: set {', '.join(changed) or 'nothing new'}")
     print(

@@ -61,8 +61,15 @@ NO_VALUE: Final = {"Ref": "AWS::NoValue"}
 CACHED_ROUTES: Final[Mapping[tuple[str, str], tuple[str, ...]]] = {
     ("/posts", "get"): ("limit", "cursor"),
     ("/posts/{slug}", "get"): (),
+    ("/feed.xml", "get"): (),
 }
 CACHE_KEY_HEADERS: Final = ("If-None-Match",)
+# Public routes that write (anyone may call them): throttled tighter than the API's default.
+PUBLIC_POSTS: Final = (
+    "/subscriptions",
+    "/subscriptions/confirm",
+    "/subscriptions/unsubscribe",
+)
 _LOCATION = {"path": "path", "query": "querystring", "header": "header"}
 
 API_URI: Final = {
@@ -226,6 +233,19 @@ def _method_settings() -> list[dict[str, Any]]:
                 "CachingEnabled": True,
                 "CacheTtlInSeconds": {"Ref": "ApiCacheTtl"},
                 **throttling,
+            }
+        )
+    public_posts = {
+        "ThrottlingBurstLimit": {"Ref": "PublicPostThrottlingBurstLimit"},
+        "ThrottlingRateLimit": {"Ref": "PublicPostThrottlingRateLimit"},
+    }
+    for path in PUBLIC_POSTS:
+        settings.append(
+            {
+                "ResourcePath": "/" + path.replace("/", "~1"),
+                "HttpMethod": "POST",
+                "CachingEnabled": False,
+                **public_posts,
             }
         )
     return settings

@@ -32,6 +32,7 @@ from deploy.package import Package, package
 from deploy.template import (
     CACHED_ROUTES,
     OUTPUT_FOR_VARIABLE,
+    PUBLIC_POSTS,
     Template,
     handler_name,
     resources_template,
@@ -165,7 +166,7 @@ def test_package_authorizer_is_the_stacks_user_pool(template: Template) -> None:
 def test_package_caches_only_the_public_blog_reads(template: Template) -> None:
     settings = template["Resources"]["RestAPI"]["Properties"]["MethodSettings"]
     cached = {(s["ResourcePath"], s["HttpMethod"]) for s in settings if s["CachingEnabled"]}
-    assert cached == {("/~1posts", "GET"), ("/~1posts~1{slug}", "GET")}
+    assert cached == {("/~1posts", "GET"), ("/~1posts~1{slug}", "GET"), ("/~1feed.xml", "GET")}
     (default,) = [s for s in settings if s["ResourcePath"] == "/*"]
     assert default["HttpMethod"] == "*"
     assert default["CachingEnabled"] is False
@@ -173,6 +174,58 @@ def test_package_caches_only_the_public_blog_reads(template: Template) -> None:
     body = template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
     for path, method in CACHED_ROUTES:
         assert "security" not in body["paths"][path][method], "a cached route must be public"
+
+
+def test_package_throttles_public_posts_tighter_than_the_default(template: Template) -> None:
+    settings = template["Resources"]["RestAPI"]["Properties"]["MethodSettings"]
+    tight = {
+        (s["ResourcePath"], s["HttpMethod"])
+        for s in settings
+        if s["ThrottlingRateLimit"] == {"Ref": "PublicPostThrottlingRateLimit"}
+        and s["ThrottlingBurstLimit"] == {"Ref": "PublicPostThrottlingBurstLimit"}
+    }
+    assert tight == {
+        ("/~1subscriptions", "POST"),
+        ("/~1subscriptions~1confirm", "POST"),
+        ("/~1subscriptions~1unsubscribe", "POST"),
+    }
+    parameters = template["Parameters"]
+    assert (
+        parameters["PublicPostThrottlingRateLimit"]["Default"]
+        < parameters["ApiThrottlingRateLimit"]["Default"]
+    )
+    assert (
+        parameters["PublicPostThrottlingBurstLimit"]["Default"]
+        < parameters["ApiThrottlingBurstLimit"]["Default"]
+    )
+    body = template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
+    for path in PUBLIC_POSTS:
+        assert "security" not in body["paths"][path]["post"], "only public routes"
+
+
+def test_package_waf_rate_rule_is_a_parameter_off_by_default(template: Template) -> None:
+    assert template["Parameters"]["WafRateLimit"]["Default"] == 0
+    acl = template["Resources"]["ApiWebAcl"]
+    association = template["Resources"]["ApiWebAclAssociation"]
+    assert acl["Condition"] == association["Condition"] == "WafOn"
+    (rule,) = acl["Properties"]["Rules"]
+    assert rule["Action"] == {"Block": {}}
+    assert rule["Statement"]["RateBasedStatement"] == {
+        "Limit": {"Ref": "WafRateLimit"},
+        "AggregateKeyType": "IP",
+    }
+    assert "${RestAPI}" in association["Properties"]["ResourceArn"]["Fn::Sub"]
+
+
+def test_package_gives_the_mail_functions_the_api_url(template: Template) -> None:
+    for logical_id, function in serverless_functions(template).items():
+        variables = function["Properties"]["Environment"]["Variables"]
+        if handler_name(function) == "app":
+            assert "API_URL" not in variables or variables["API_URL"] == {"Ref": "AWS::NoValue"}, (
+                logical_id
+            )
+        else:
+            assert "${RestAPI}" in variables["API_URL"]["Fn::Sub"], logical_id
 
 
 @pytest.mark.parametrize(("path", "method"), sorted(CACHED_ROUTES))

@@ -64,6 +64,11 @@ def _photo(user: str, photo_id: str, status: str = "ready") -> None:
         ("Ω 2026 — a year", "2026-a-year"),
         ("x" * 100, "x" * 80),
         ("a" * 79 + " b", "a" * 79),
+        # Cut at a word boundary, never inside a word.
+        ("word " * 20, "-".join(["word"] * 16)),
+        ("a" * 78 + " bcd", "a" * 78),
+        ("a" * 75 + " bcd efgh", "a" * 75 + "-bcd"),
+        ("a" * 80 + " b", "a" * 80),
     ],
 )
 def test_derive_slug_from_title(title: str, slug: str) -> None:

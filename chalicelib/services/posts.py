@@ -58,7 +58,10 @@ def derive_slug(title: str) -> str:
     """Lowercase ASCII letters, digits and single hyphens: "Ünïcode Day!" → "unicode-day"."""
     ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode("ascii")
     slug = _NOT_SLUG.sub("-", ascii_title.lower()).strip("-")
-    slug = slug[:MAX_SLUG].rstrip("-")
+    if len(slug) > MAX_SLUG:
+        # Whole words only; a single word longer than the limit is cut.
+        boundary = slug.rfind("-", 0, MAX_SLUG + 1)
+        slug = slug[:boundary] if boundary > 0 else slug[:MAX_SLUG]
     if not slug:
         raise ValidationError(
             "cannot derive a slug from this title (it has no ASCII letters or digits): "

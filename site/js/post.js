@@ -11,8 +11,14 @@ const SITE_NAME = "MyTodoList blog";
 const status = document.getElementById("post-status");
 const article = document.getElementById("post");
 
-/** The post's own Markdown headings sit below its title: # becomes h2, and so on (h6 stays). */
+/**
+ * The post's own Markdown headings sit below its title: when the body uses # (h1), every
+ * heading moves one level down (h6 stays h6), so the page has one h1 and skips no level.
+ */
 function shiftHeadings(container) {
+  if (!container.querySelector("h1")) {
+    return;
+  }
   for (const heading of container.querySelectorAll("h1, h2, h3, h4, h5")) {
     const lower = document.createElement(`h${Number(heading.tagName[1]) + 1}`);
     for (const attribute of heading.attributes) {
