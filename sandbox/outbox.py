@@ -65,6 +65,8 @@ class Mail:
     subject: str
     text: str
     html: str | None
+    # The one-click unsubscribe header (RFC 8058) of a raw mail that has one.
+    list_unsubscribe: str | None = None
 
     def addressed_to(self, address: str) -> bool:
         wanted = address.strip().casefold()
@@ -181,6 +183,11 @@ def _header_addresses(message: EmailMessage, name: str) -> tuple[str, ...]:
     return _addresses(address for _, address in getaddresses(message.get_all(name, [])))
 
 
+def _optional_header(message: EmailMessage, name: str) -> str | None:
+    value = message.get(name)
+    return None if value is None else str(value)
+
+
 def _raw(message: Mapping[str, Any]) -> Mail:
     parsed = email.message_from_string(
         str(message.get("raw_data") or ""), policy=email.policy.default
@@ -207,6 +214,7 @@ def _raw(message: Mapping[str, Any]) -> Mail:
         subject=str(parsed.get("Subject", "")),
         text=text.strip(),
         html=html,
+        list_unsubscribe=_optional_header(parsed, "List-Unsubscribe"),
     )
 
 
@@ -250,7 +258,10 @@ def format_mail(mail: Mail) -> str:
         lines.append(f"Cc:      {', '.join(mail.cc)}")
     if mail.bcc:
         lines.append(f"Bcc:     {', '.join(mail.bcc)}")
-    lines += [f"Subject: {mail.subject}", f"Id:      {mail.id}", "", mail.text or "(no body)"]
+    lines += [f"Subject: {mail.subject}", f"Id:      {mail.id}"]
+    if mail.list_unsubscribe:
+        lines.append(f"List-Unsubscribe: {mail.list_unsubscribe}")
+    lines += ["", mail.text or "(no body)"]
     return "\n".join(lines)
 
 

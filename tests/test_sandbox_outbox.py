@@ -16,6 +16,7 @@ from sandbox.cli import build_parser, main
 from sandbox.env import SandboxError, call_sandbox, write_endpoints
 from sandbox.outbox import (
     Mail,
+    format_mail,
     html_to_text,
     parse_mails,
     read_outbox,
@@ -146,6 +147,20 @@ def test_parse_mails_reads_raw_html_only_mail_as_text() -> None:
     raw = {"id": "r2", "source": SENDER, "destinations": ["ann@example.com"], "raw_data": raw_data}
     (mail,) = parse_mails(model_data(raw=[raw]))
     assert mail.text == "Only HTML"
+
+
+def test_parse_mails_reads_and_shows_the_one_click_unsubscribe_header() -> None:
+    raw_data = (
+        "From: blog@example.com\r\nTo: ann@example.com\r\nSubject: s\r\n"
+        "List-Unsubscribe: <https://api.example.com/subscriptions/unsubscribe?token=t>\r\n"
+        "List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n\r\nHi\r\n"
+    )
+    raw = {"id": "r3", "source": SENDER, "destinations": ["ann@example.com"], "raw_data": raw_data}
+    (mail,) = parse_mails(model_data(raw=[raw]))
+    url = "<https://api.example.com/subscriptions/unsubscribe?token=t>"
+    assert mail.list_unsubscribe == url
+    assert f"List-Unsubscribe: {url}" in format_mail(mail)
 
 
 def test_parse_mails_shows_templated_mail_unrendered() -> None:

@@ -33,6 +33,15 @@ def normalise_email(value: object) -> tuple[str, str]:
             f"{_NOT_AN_ADDRESS}: the part before @ may hold letters, digits, dots (not two in a "
             "row, nor first or last) and !#$%&'*+/=?^_`{|}~- only"
         )
+    ascii_domain = _ascii_domain(domain)
+    address = f"{local}@{ascii_domain}"
+    if len(address) > MAX_EMAIL:
+        raise ValidationError(f"email is {len(address)} characters; the limit is {MAX_EMAIL}")
+    return address, address.lower()
+
+
+def _ascii_domain(domain: str) -> str:
+    """The domain lowercased and IDNA-encoded, if it is a valid host name of two labels or more."""
     try:
         ascii_domain = domain.lower().encode("idna").decode("ascii")
     except UnicodeError as e:
@@ -44,7 +53,4 @@ def normalise_email(value: object) -> tuple[str, str]:
         or labels[-1].isdigit()
     ):
         raise ValidationError(f"{_NOT_AN_ADDRESS}: {domain!r} is not a valid domain name")
-    address = f"{local}@{ascii_domain}"
-    if len(address) > MAX_EMAIL:
-        raise ValidationError(f"email is {len(address)} characters; the limit is {MAX_EMAIL}")
-    return address, address.lower()
+    return ascii_domain

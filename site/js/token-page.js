@@ -12,6 +12,8 @@ export function runTokenPage(prefix, { action, busy, done, failed, unknown, inco
   const text = document.getElementById(`${prefix}-text`);
   const retry = document.getElementById(`${prefix}-retry`);
   const next = document.getElementById(`${prefix}-next`);
+  // Optional: what to offer until the token has worked (confirm: subscribe again).
+  const again = document.getElementById(`${prefix}-again`);
 
   function show(state, [title, detail]) {
     box.dataset.state = state;
@@ -22,6 +24,9 @@ export function runTokenPage(prefix, { action, busy, done, failed, unknown, inco
     document.title = `${title} · ${SITE_NAME}`;
     retry.hidden = state !== "error";
     next.hidden = state !== "done";
+    if (again) {
+      again.hidden = state === "done";
+    }
     heading.focus();
   }
 
