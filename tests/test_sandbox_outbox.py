@@ -238,6 +238,7 @@ def test_render_json_is_a_list_of_mails() -> None:
             "subject": "Welcome",
             "text": parse_mails(model_data([simple("a@example.com")]))[0].text,
             "html": WELCOME_HTML,
+            "list_unsubscribe": None,
         }
     ]
 
