@@ -9,7 +9,7 @@ import unicodedata
 from collections.abc import Callable
 from typing import Any, Final
 
-from pynamodb.exceptions import DoesNotExist, PutError
+from pynamodb.exceptions import DoesNotExist
 
 from chalicelib import validation
 from chalicelib.cache import TTLCache
@@ -19,7 +19,7 @@ from chalicelib.models import PhotoModel, PostModel
 from chalicelib.preconditions import IfMatch, check_if_match
 from chalicelib.services import aws, defaults
 from chalicelib.services.storage import (
-    is_condition_failure,
+    conditional,
     optimistic_write,
     query_page,
     storage_errors,
@@ -237,13 +237,12 @@ class PostService:
             self._check_cover(author, item.cover_photo_id)
         item.body_html = _render(item.body)
         self._set_publication(item, stamp)
-        try:
-            with storage_errors():
-                item.save(condition=PostModel.slug.does_not_exist())
-        except PutError as e:
-            if not is_condition_failure(e):
-                raise
-            raise Conflict(f"slug {slug!r} is taken by another post: send a different slug") from e
+        with conditional() as write:
+            item.save(condition=PostModel.slug.does_not_exist())
+        if write.failed:
+            raise Conflict(
+                f"slug {slug!r} is taken by another post: send a different slug"
+            ) from write.error
         self.clear_cache()
         return _to_json(item), post_tag(item)
 

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from pynamodb.exceptions import DeleteError, PutError, PynamoDBException
+from pynamodb.exceptions import PynamoDBException
 
 from chalicelib.cursors import CursorCodec
 from chalicelib.errors import Conflict, PreconditionFailed, Throttled
@@ -23,10 +23,6 @@ _THROTTLED = {
     "ThrottlingException",
     "RequestLimitExceeded",
 }
-
-
-def is_condition_failure(error: PynamoDBException) -> bool:
-    return error.cause_response_code == CONDITION_FAILED
 
 
 @dataclass
@@ -51,7 +47,7 @@ def conditional() -> Iterator[ConditionalWrite]:
         with storage_errors():
             yield outcome
     except PynamoDBException as e:
-        if not is_condition_failure(e):
+        if e.cause_response_code != CONDITION_FAILED:
             raise
         outcome.error = e
 
@@ -128,18 +124,14 @@ def optimistic_write[T](
     """
     for _ in range(WRITE_ATTEMPTS):
         item = load()
-        try:
-            with storage_errors():
-                store(item)
-        except (PutError, DeleteError) as e:
-            if not is_condition_failure(e):
-                raise
-            if strict:
-                raise PreconditionFailed(
-                    f"the {what} was changed by another request; the current {what} is in "
-                    "Current: merge and retry",
-                    current(),
-                ) from e
-            continue
-        return item
+        with conditional() as write:
+            store(item)
+        if not write.failed:
+            return item
+        if strict:
+            raise PreconditionFailed(
+                f"the {what} was changed by another request; the current {what} is in "
+                "Current: merge and retry",
+                current(),
+            ) from write.error
     raise Conflict(f"the {what} is being changed by other requests; retry shortly")
