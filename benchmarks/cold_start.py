@@ -6,9 +6,11 @@ their ratios, never absolute times. Two comparisons:
 
 1. `import app` versus importing a hello-world Chalice app (timed inside the child, so the
    interpreter's own start-up is excluded; the whole subprocess's wall time is shown too).
-2. `import app` plus the first authenticated `GET /todos` through the Lambda entry point
+2. `import app` plus the first authenticated `GET /todos?limit=2` through the Lambda entry point
    (`app.app(event, context)`, API Gateway REST proxy event with verified Cognito claims)
-   against a moto server, versus the hello-world import plus `import pynamodb` and one Query
+   against a moto server, its cursor key read from Secrets Manager as deployed stages do (the
+   page is shorter than the seed, so the response carries a signed cursor), versus the
+   hello-world import plus `import pynamodb` and one Query
    through a minimal PynamoDB model on the same server and table.
 
 Also printed: which heavy packages `import app` loads (none of boto3, PIL, moto, pytest).
@@ -39,6 +41,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 USER = "bench-user-0001"
 SEEDED_TODOS = 5
+PAGE = 2  # smaller than the seed: the response carries a signed cursor
 IMPORT_GOAL = 1.5
 REQUEST_GOAL = 1.25
 HEAVY = (
@@ -256,9 +259,11 @@ def check_todos_response(result: dict[str, Any]) -> None:
     response = result["response"]
     if response.get("statusCode") != 200:
         raise SystemExit(f"GET /todos did not return 200: {response}")
-    items = json.loads(response["body"]).get("items")
-    if not isinstance(items, list) or len(items) != SEEDED_TODOS:
-        raise SystemExit(f"GET /todos did not return the {SEEDED_TODOS} seeded todos: {response}")
+    page = json.loads(response["body"])
+    items = page.get("items")
+    # A page shorter than the seed: its next_cursor is signed with the key from Secrets Manager.
+    if not isinstance(items, list) or len(items) != PAGE or not page.get("next_cursor"):
+        raise SystemExit(f"GET /todos?limit={PAGE} did not return a page and a cursor: {response}")
 
 
 def check_baseline_query(result: dict[str, Any]) -> None:
@@ -309,6 +314,12 @@ def seed(env: dict[str, str]) -> str:
     service = todos.TodoService(cursor_secret=b"x" * 32)
     for n in range(SEEDED_TODOS):
         service.create(USER, {"title": f"benchmark todo {n}", "tags": ["bench"]})
+    # As deployed: the API reads the cursor key from Secrets Manager on first use.
+    boto3 = importlib.import_module("boto3")
+    secrets = boto3.client("secretsmanager", region_name=env["AWS_REGION"])
+    arn = secrets.create_secret(Name="mytodolist/test/cursor-secret", SecretString="k" * 64)["ARN"]
+    env.pop("CURSOR_SECRET", None)
+    env["CURSOR_SECRET_ARN"] = arn
     return names["TodosTable"]
 
 
@@ -350,6 +361,8 @@ def main(argv: list[str] | None = None) -> int:
                 Side(CHILD_IMPORT, ROOT, heavy), Side(CHILD_IMPORT, hello_dir, heavy), env, runs
             )
             event = rest_event(USER, env["USER_POOL_ARN"])
+            event["queryStringParameters"] = {"limit": str(PAGE)}
+            event["multiValueQueryStringParameters"] = {"limit": [str(PAGE)]}
             req_ours, req_base = compare(
                 Side(CHILD_OURS_REQUEST, ROOT, {**heavy, "event": event}, check_todos_response),
                 Side(

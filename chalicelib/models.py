@@ -12,6 +12,7 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     VersionAttribute,
 )
+from pynamodb.connection import TableConnection
 from pynamodb.indexes import (
     AllProjection,
     GlobalSecondaryIndex,
@@ -22,10 +23,22 @@ from pynamodb.indexes import (
 from pynamodb.models import Model
 
 from chalicelib.config import aws_region, call_budget
+from chalicelib.services import aws
 
 # Meta values are read when the class is built, which is when a service first imports this
 # module (never at app import); the test stage and the sandbox set them before that.
 _BUDGET = call_budget()
+
+
+class _Model(Model):
+    """Every table's connection uses the one botocore session of the process: each new session
+    would load botocore's endpoint and service data again (a cold start pays for every one)."""
+
+    @classmethod
+    def _get_connection(cls) -> TableConnection:
+        connection = super()._get_connection()
+        aws.bind(connection.connection)
+        return connection
 
 
 class _TableMeta:
@@ -71,7 +84,7 @@ class TodosByUpdatedIndex(LocalSecondaryIndex["TodoModel"]):
     updated_key = UnicodeAttribute(range_key=True)
 
 
-class TodoModel(Model):
+class TodoModel(_Model):
     class Meta(_TableMeta):
         # Read from the environment when the class is built (see the module comment).
         table_name = os.environ.get("TODOS_TABLE_NAME", "mytodolist-dev-todos")
@@ -98,7 +111,7 @@ class TodoModel(Model):
     by_updated = TodosByUpdatedIndex()
 
 
-class IdempotencyModel(Model):
+class IdempotencyModel(_Model):
     """The first response to a keyed request, kept 24 hours (DynamoDB TTL)."""
 
     class Meta(_TableMeta):
@@ -123,7 +136,7 @@ class PhotosByCreatedIndex(LocalSecondaryIndex["PhotoModel"]):
     created_key = UnicodeAttribute(range_key=True)
 
 
-class PhotoModel(Model):
+class PhotoModel(_Model):
     class Meta(_TableMeta):
         # Read from the environment when the class is built (see the module comment).
         table_name = os.environ.get("PHOTOS_TABLE_NAME", "mytodolist-dev-photos")
@@ -143,6 +156,8 @@ class PhotoModel(Model):
     version = VersionAttribute()
     # While a worker makes the thumbnails it holds a lease, so a duplicate delivery waits.
     lease_until = NumberAttribute(null=True)
+    # Set while pending: a photo whose file never came is removed by DynamoDB's TTL.
+    expires_at = TTLAttribute(null=True)
 
     by_created = PhotosByCreatedIndex()
 
@@ -172,7 +187,7 @@ class PostsByPublishedIndex(GlobalSecondaryIndex["PostModel"]):
     published_key = UnicodeAttribute(range_key=True)
 
 
-class PostModel(Model):
+class PostModel(_Model):
     class Meta(_TableMeta):
         # Read from the environment when the class is built (see the module comment).
         table_name = os.environ.get("POSTS_TABLE_NAME", "mytodolist-dev-posts")
@@ -217,7 +232,7 @@ class SubscribersByAudienceIndex(GlobalSecondaryIndex["SubscriberModel"]):
     email = UnicodeAttribute(range_key=True)
 
 
-class SubscriberModel(Model):
+class SubscriberModel(_Model):
     class Meta(_TableMeta):
         # Read from the environment when the class is built (see the module comment).
         table_name = os.environ.get("SUBSCRIBERS_TABLE_NAME", "mytodolist-dev-subscribers")
@@ -247,7 +262,7 @@ class SubscriberModel(Model):
     by_audience = SubscribersByAudienceIndex()
 
 
-class MailDeliveryModel(Model):
+class MailDeliveryModel(_Model):
     """One mail that must go out exactly once: claimed ("sending", with a lease), then "sent"."""
 
     class Meta(_TableMeta):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -523,3 +524,32 @@ def test_cors_preflight_of_a_todo_route_allows_web_clients(sandbox: Sandbox) -> 
     assert response.headers["Access-Control-Allow-Origin"] == "*"
     allowed = response.headers["Access-Control-Allow-Headers"].lower()
     assert {"authorization", "content-type", "idempotency-key"} <= set(allowed.split(","))
+
+
+# -- logs: the same events as in Lambda, readable, nothing personal -----------------------------
+
+
+def test_sandbox_log_shows_request_events_and_nothing_personal(
+    sandbox: Sandbox, alice: User
+) -> None:
+    reader = f"reader-{uuid.uuid4().hex[:8]}@example.com"
+    assert call(sandbox, "POST", "/todos", alice.token, {"title": "log me"}).status_code == 201
+    assert call(sandbox, "GET", "/todos", "Bearer " + alice.token).status_code == 200
+    assert call(sandbox, "GET", "/todos", alice.token + "x").status_code == 401
+    assert call(sandbox, "POST", "/subscriptions", body={"email": reader}).status_code == 202
+    deadline = time.monotonic() + 30
+    mails: list[Any] = []
+    while not mails and time.monotonic() < deadline:
+        # The confirmation mail went through the stream handler, SES and their log lines.
+        mails = json.loads(sandbox.cli("mail", "--to", reader, "--json"))
+        time.sleep(0.2)
+    assert mails, "no confirmation mail within 30 s"
+    log = sandbox.output()
+    assert "POST /todos 201" in log
+    assert "GET /todos 200" in log
+    for secret in (alice.email, reader, alice.token):
+        assert secret not in log
+    # The start-up banner shows example commands (an address, a password); log lines show none.
+    events = [line for line in log.splitlines() if re.search(r" (INFO|WARNING|ERROR) ", line)]
+    assert events
+    assert not [line for line in events if "@" in line or PASSWORD in line]

@@ -128,6 +128,17 @@ def test_process_upload_makes_three_thumbnails_and_marks_ready(
         assert max(image.size) == side
 
 
+def test_pending_photo_expires_through_ttl_until_it_is_done(
+    service: PhotoService, s3: Any, media: Media, pending: str
+) -> None:
+    from chalicelib.models import PhotoModel  # noqa: PLC0415
+
+    assert PhotoModel.get("alice", pending).expires_at is not None
+    _upload(s3, media, "alice", pending, jpeg(200, 100))
+    assert service.process_upload(media.bucket, upload_key("alice", pending)) == "ready"
+    assert PhotoModel.get("alice", pending).expires_at is None
+
+
 @pytest.mark.parametrize(
     ("data", "declared"),
     [

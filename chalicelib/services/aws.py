@@ -3,6 +3,7 @@ bounded by the function's call budget; and the cursor secret, read once per cont
 
 from __future__ import annotations
 
+import threading
 from functools import cache
 from typing import Any
 
@@ -11,15 +12,35 @@ from botocore.session import get_session
 
 from chalicelib.config import call_budget, check_secret, settings
 
+# botocore sessions are not thread-safe: clients are built from the one session under this lock
+# (Lambda runs one thread; the sandbox serves requests on several).
+_LOCK = threading.RLock()
+
 
 @cache
-def _session() -> Any:
-    # One session for every client: each would otherwise load credentials and endpoints again.
+def session() -> Any:
+    """The process's one botocore session, for every client and every PynamoDB connection: each
+    new session would load credentials, endpoints and service data again."""
     return get_session()
 
 
-@cache
 def client(service: str) -> Any:
+    with _LOCK:
+        return _client(service)
+
+
+def bind(connection: Any) -> None:
+    """Give a PynamoDB connection the shared session (PynamoDB keeps one per thread and offers
+    no way to pass one in) and build its client now, under the lock."""
+    local = connection._local  # noqa: SLF001
+    if getattr(local, "session", None) is None:
+        with _LOCK:
+            local.session = session()
+            connection.client  # noqa: B018 - built here, not later outside the lock
+
+
+@cache
+def _client(service: str) -> Any:
     # botocore reads AWS_ENDPOINT_URL itself, which is how the sandbox points us at moto.
     extra = {"s3": {"addressing_style": "path"}} if service == "s3" else {}
     budget = call_budget()
@@ -30,7 +51,7 @@ def client(service: str) -> Any:
         retries={"mode": "standard", "total_max_attempts": budget.max_attempts},
         **extra,  # type: ignore[arg-type]
     )
-    return _session().create_client(service, region_name=settings().region, config=config)
+    return session().create_client(service, region_name=settings().region, config=config)
 
 
 @cache
@@ -47,6 +68,6 @@ def cursor_secret() -> bytes:
 
 
 def reset() -> None:
-    client.cache_clear()
-    _session.cache_clear()
+    _client.cache_clear()
+    session.cache_clear()
     cursor_secret.cache_clear()

@@ -30,6 +30,8 @@ MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 UPLOAD_TTL = timedelta(minutes=10)
 THUMBNAIL_URL_TTL = timedelta(hours=1)
 LEASE = timedelta(minutes=2)
+# A photo still pending this long after its upload URL expired never got its file: TTL removes it.
+PENDING_TTL = timedelta(days=2)
 THUMBNAIL_SIZES = ("small", "medium", "large")
 FIELDS = ("content_type", "size", "filename")
 
@@ -100,6 +102,7 @@ class PhotoService:
             created_at=stamp,
             created_key=f"{stamp}#{photo_id}",
             updated_at=stamp,
+            expires_at=now + PENDING_TTL,
         )
         with storage_errors():
             item.save(condition=PhotoModel.photo_id.does_not_exist())
@@ -285,6 +288,7 @@ class PhotoService:
             PhotoModel.status.set(status),
             PhotoModel.updated_at.set(validation.format_time(self._clock())),
             PhotoModel.lease_until.remove(),
+            PhotoModel.expires_at.remove(),
         ]
         if error:
             actions.append(PhotoModel.error.set(error))
