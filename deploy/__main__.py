@@ -18,8 +18,8 @@ from deploy.chalice_config import (
     environment_from_outputs,
     rewrite_stage_environment,
 )
-from deploy.functions import FunctionError, prewarm, tune_event_sources
-from deploy.package import BUILD, Package, package, stage_environment
+from deploy.functions import FunctionError, prewarm, tune_event_sources, tune_logging
+from deploy.package import BUILD, CHALICE_CONFIG, Package, package, stage_environment
 from deploy.site import invalidate, upload_site
 from deploy.stacks import (
     DeployError,
@@ -31,7 +31,7 @@ from deploy.stacks import (
     stack_status,
     upload_code,
 )
-from deploy.template import RESOURCES, resources_template, write_json
+from deploy.template import FUNCTIONS, RESOURCES, load_yaml, resources_template, write_json
 
 
 def packaged_stack(stage: str) -> str:
@@ -195,6 +195,19 @@ def cmd_event_sources(args: argparse.Namespace) -> int:
     outs = outputs(session.client("cloudformation"), resources_stack(args.stage))
     updated = tune_event_sources(session.client("lambda"), args.stage, outs)
     print(f"updated {len(updated)} event sources")
+    config = json.loads(CHALICE_CONFIG.read_text())
+    level = stage_environment(args.stage).get("LOG_LEVEL") or "INFO"
+    # The packaged stack's default retention (LogRetentionDays in infra/functions.yaml).
+    days = int(load_yaml(FUNCTIONS)["Parameters"]["LogRetentionDays"]["Default"])
+    functions = tune_logging(
+        session.client("lambda"),
+        session.client("logs"),
+        args.stage,
+        sorted(config["lambda_functions"]),
+        level=level,
+        days=days,
+    )
+    print(f"JSON logs at {level}, kept {days} days: {', '.join(functions)}")
     return 0
 
 

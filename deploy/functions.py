@@ -117,3 +117,28 @@ def tune_event_sources(
                     time.sleep(delay)
             updated.append(mapping["UUID"])
     return updated
+
+
+def tune_logging(
+    awslambda: LambdaClient, logs: Any, stage: str, handlers: list[str], *, level: str, days: int
+) -> list[str]:
+    """What the packaged stack sets and `chalice deploy` cannot: each function's JSON log format
+    at the stage's level (deploy/monitoring.py) and its log group's retention. Returns the
+    functions updated."""
+    from deploy.monitoring import logging_config  # noqa: PLC0415
+
+    updated: list[str] = []
+    for handler in handlers:
+        suffix = "" if handler == "api_handler" else f"-{handler}"
+        name = f"{APP_NAME}-{stage}{suffix}"
+        config: Any = logging_config(level)
+        awslambda.update_function_configuration(FunctionName=name, LoggingConfig=config)
+        group = f"/aws/lambda/{name}"
+        try:
+            logs.create_log_group(logGroupName=group)
+        except ClientError as e:
+            if e.response.get("Error", {}).get("Code") != "ResourceAlreadyExistsException":
+                raise
+        logs.put_retention_policy(logGroupName=group, retentionInDays=days)
+        updated.append(name)
+    return updated

@@ -554,3 +554,40 @@ def test_make_deploy_uploads_deploys_publishes_and_prewarms(
     )
     assert invalidations["InvalidationList"]["Quantity"] == 1
     assert warmed == ["mytodolist-prod-warm_api"]
+
+
+def test_tune_logging_gives_chalice_deploys_functions_json_logs_and_retention(
+    session: boto3.Session,
+) -> None:
+    from deploy.functions import tune_logging  # noqa: PLC0415
+
+    role = session.client("iam").create_role(
+        RoleName="lambda-role", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17"})
+    )["Role"]["Arn"]
+    awslambda = session.client("lambda")
+    for name in ("mytodolist-test", "mytodolist-test-make_thumbnails"):
+        awslambda.create_function(
+            FunctionName=name,
+            Runtime="python3.12",
+            Role=role,
+            Handler="app.app",
+            Code={"ZipFile": _zip_bytes()},
+        )
+    logs = session.client("logs")
+    sent: list[dict[str, Any]] = []
+    real = awslambda.update_function_configuration
+
+    def recording(**kwargs: Any) -> Any:
+        sent.append(kwargs)  # moto does not keep LoggingConfig: what was asked is checked
+        return real(**kwargs)
+
+    awslambda.update_function_configuration = recording  # type: ignore[method-assign]
+    updated = tune_logging(
+        awslambda, logs, "test", ["api_handler", "make_thumbnails"], level="INFO", days=30
+    )
+    assert updated == ["mytodolist-test", "mytodolist-test-make_thumbnails"]
+    assert [c["FunctionName"] for c in sent] == updated
+    assert all(c["LoggingConfig"]["LogFormat"] == "JSON" for c in sent)
+    assert all(c["LoggingConfig"]["ApplicationLogLevel"] == "INFO" for c in sent)
+    groups = logs.describe_log_groups(logGroupNamePrefix="/aws/lambda/mytodolist-test")
+    assert {g["retentionInDays"] for g in groups["logGroups"]} == {30}
