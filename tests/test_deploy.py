@@ -391,12 +391,24 @@ def _zip_bytes() -> bytes:
     return buffer.getvalue()
 
 
-def test_tune_event_sources_gives_chalice_deploys_mappings_the_failure_settings(
-    session: boto3.Session,
-) -> None:
+def _create_functions(session: boto3.Session, names: list[str]) -> None:
+    """Functions as `chalice deploy` names them (moto: nothing runs them)."""
     role = session.client("iam").create_role(
         RoleName="lambda-role", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17"})
     )["Role"]["Arn"]
+    for name in names:
+        session.client("lambda").create_function(
+            FunctionName=name,
+            Runtime="python3.12",
+            Role=role,
+            Handler="app.handler",
+            Code={"ZipFile": _zip_bytes()},
+        )
+
+
+def test_tune_event_sources_gives_chalice_deploys_mappings_the_failure_settings(
+    session: boto3.Session,
+) -> None:
     awslambda = session.client("lambda")
     sqs = session.client("sqs")
     dynamodb = session.client("dynamodb")
@@ -405,15 +417,9 @@ def test_tune_event_sources_gives_chalice_deploys_mappings_the_failure_settings(
         "PostsStreamDeadLetterQueueArn": "arn:aws:sqs:us-east-1:123456789012:posts-dlq",
     }
     mappings: dict[str, str] = {}
+    _create_functions(session, [f"mytodolist-test-{h}" for h in event_source_settings(outputs)])
     for handler in event_source_settings(outputs):
         name = f"mytodolist-test-{handler}"
-        awslambda.create_function(
-            FunctionName=name,
-            Runtime="python3.12",
-            Role=role,
-            Handler="app.handler",
-            Code={"ZipFile": _zip_bytes()},
-        )
         if handler in {"make_thumbnails", "send_post_mails"}:
             url = sqs.create_queue(QueueName=f"q-{handler}")["QueueUrl"]
             arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
@@ -561,18 +567,8 @@ def test_tune_logging_gives_chalice_deploys_functions_json_logs_and_retention(
 ) -> None:
     from deploy.functions import tune_logging  # noqa: PLC0415
 
-    role = session.client("iam").create_role(
-        RoleName="lambda-role", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17"})
-    )["Role"]["Arn"]
+    _create_functions(session, ["mytodolist-test", "mytodolist-test-make_thumbnails"])
     awslambda = session.client("lambda")
-    for name in ("mytodolist-test", "mytodolist-test-make_thumbnails"):
-        awslambda.create_function(
-            FunctionName=name,
-            Runtime="python3.12",
-            Role=role,
-            Handler="app.app",
-            Code={"ZipFile": _zip_bytes()},
-        )
     logs = session.client("logs")
     sent: list[dict[str, Any]] = []
     real = awslambda.update_function_configuration
