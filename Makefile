@@ -31,11 +31,12 @@ define install
 endef
 
 .PHONY: help venv install install-sandbox install-deploy chromium run test lint typecheck unit \
-	bench clean package deploy resources cfn-lint
+	fuzz bench clean package deploy resources cfn-lint
 
 help:
 	@echo "make run    start the local sandbox (moto AWS, API with real Cognito checks); FRESH=1 starts empty"
 	@echo "make test   lint, type checks and all tests"
+	@echo "make fuzz   schemathesis against a fresh sandbox for FUZZ_SECONDS (600) per caller"
 	@echo "make bench  run the benchmarks under benchmarks/"
 	@echo "make package STAGE=prod    chalice package with infra/ merged in, then checks (build/STAGE/)"
 	@echo "make deploy STAGE=prod     package, deploy the stack, publish the site, pre-warm"
@@ -94,6 +95,12 @@ unit: install chromium
 	$(VENV)/bin/pytest -n 2
 
 test: lint typecheck unit
+
+# The long schemathesis run against a fresh sandbox (make test runs 30 s per caller);
+# FUZZ_SECONDS per caller (user, editor, no auth), FUZZ_SEED to explore elsewhere.
+FUZZ_SECONDS ?= 600
+fuzz: install
+	FUZZ_SECONDS=$(FUZZ_SECONDS) $(VENV)/bin/pytest -s -p no:xdist tests/test_fuzz.py
 
 bench: install
 	$(PY) benchmarks/cold_start.py

@@ -30,7 +30,7 @@ ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 # Lone surrogates cannot be encoded, hashed or stored; control characters (but tab and line
 # breaks in multi-line text) have no business in any of our strings.
 _SURROGATE = re.compile("[\ud800-\udfff]")
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _CONTROL_IN_LINES = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 # What "trimmed" strips: Unicode white space and U+FEFF, as the spec's patterns (ECMA-262 \s)
 # read it.
@@ -165,6 +165,15 @@ def text(
         )
         raise ValidationError(f"{field} must be {rule}")
     return result
+
+
+def integer(value: object, field: str) -> int:
+    """A JSON integer; as JSON Schema says, 3.0 is one too."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationError(f"{field} must be a whole number, not {_kind(value)}")
+    return value
 
 
 def boolean(value: object, field: str) -> bool:

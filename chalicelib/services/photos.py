@@ -49,9 +49,7 @@ def _clean(data: Json) -> Json:
     content_type = data.get("content_type")
     if content_type not in CONTENT_TYPES:
         raise ValidationError(f"content_type must be one of {', '.join(CONTENT_TYPES)}")
-    size = data.get("size")
-    if isinstance(size, bool) or not isinstance(size, int):
-        raise ValidationError("size must be the file's length in bytes, a whole number")
+    size = validation.integer(data.get("size"), "size")
     if not 1 <= size <= MAX_UPLOAD_BYTES:
         raise ValidationError(f"size must be from 1 to {MAX_UPLOAD_BYTES} bytes (10 MiB)")
     filename = data.get("filename")
@@ -61,8 +59,6 @@ def _clean(data: Json) -> Json:
                 "\\", "/"
             )
         )
-        if not filename.isprintable():
-            raise ValidationError("filename must not contain control characters")
     return {"content_type": content_type, "size": size, "filename": filename or None}
 
 
