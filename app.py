@@ -35,7 +35,7 @@ def health() -> dict[str, str]:
 )
 def make_thumbnails(event: SQSEvent) -> dict[str, Any]:
     messages = [(record.to_dict()["messageId"], record.body) for record in event]
-    return deps.photos().handle_messages(messages)
+    return deps.thumbnails().handle_messages(messages)
 
 
 # Decorator arguments, so read at import; .chalice/config.json sets them per stage. The handlers

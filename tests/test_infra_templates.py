@@ -193,6 +193,17 @@ def test_media_bucket_is_private_encrypted_and_notifies_the_thumbnail_queue(
     assert queue["Filter"]["S3Key"]["Rules"] == [{"Name": "prefix", "Value": "uploads/"}]
 
 
+def test_media_bucket_expires_the_uploads_the_worker_tags_as_failed(deployed: Template) -> None:
+    from chalicelib.services.thumbnails import EXPIRY_TAG  # noqa: PLC0415
+
+    rules = deployed["Resources"]["MediaBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+    (rule,) = [r for r in rules if "TagFilters" in r]
+    assert rule["Prefix"] == "uploads/"
+    assert rule["TagFilters"] == [{"Key": EXPIRY_TAG[0], "Value": EXPIRY_TAG[1]}]
+    assert rule["Status"] == "Enabled"
+    assert rule["ExpirationInDays"] > 0
+
+
 def test_every_queue_that_receives_work_has_a_dead_letter_queue(deployed: Template) -> None:
     for name in ("ThumbnailsQueue", "PostMailsQueue"):
         redrive = deployed["Resources"][name]["Properties"]["RedrivePolicy"]

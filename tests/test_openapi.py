@@ -248,7 +248,7 @@ def test_openapi_processed_photo_conforms(
 ) -> None:
     key = upload_key(ALICE, names["photo"])
     boto3.client("s3").put_object(Bucket=media.bucket, Key=key, Body=upload)
-    deps.photos().process_upload(media.bucket, key)
+    deps.thumbnails().process_upload(media.bucket, key)
     send(client, Call("GET", "/photos/{photo}", 200), names)
 
 

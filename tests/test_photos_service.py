@@ -1,4 +1,4 @@
-"""PhotoService apart from HTTP: presigned POSTs, the thumbnail worker, deletion."""
+"""PhotoService and ThumbnailService apart from HTTP: presigned POSTs, the worker, deletion."""
 
 from __future__ import annotations
 
@@ -13,9 +13,10 @@ from PIL import Image
 
 from chalicelib.errors import NotFound, ValidationError
 from chalicelib.models import PhotoModel
-from chalicelib.services import photos as photos_module
+from chalicelib.services import thumbnails as thumbnails_module
 from chalicelib.services.leases import Busy
-from chalicelib.services.photos import PhotoService, s3_objects, thumbnail_key, upload_key
+from chalicelib.services.photos import PhotoService, thumbnail_key, upload_key
+from chalicelib.services.thumbnails import EXPIRY_TAG, ThumbnailService, s3_objects
 from sandbox.resources import Media
 from tests.images import jpeg, png
 
@@ -30,6 +31,11 @@ def s3(media: Media) -> Any:
 @pytest.fixture
 def service(media: Media) -> PhotoService:
     return PhotoService(cursor_secret=SECRET)
+
+
+@pytest.fixture
+def worker(media: Media) -> ThumbnailService:
+    return ThumbnailService()
 
 
 def _upload(s3: Any, media: Media, user: str, photo_id: str, data: bytes) -> None:
@@ -113,10 +119,10 @@ def test_create_keeps_only_the_filename_of_a_path(service: PhotoService) -> None
 
 
 def test_process_upload_makes_three_thumbnails_and_marks_ready(
-    service: PhotoService, s3: Any, media: Media, pending: str
+    worker: ThumbnailService, service: PhotoService, s3: Any, media: Media, pending: str
 ) -> None:
     _upload(s3, media, "alice", pending, jpeg(2000, 1500))
-    assert service.process_upload(media.bucket, upload_key("alice", pending)) == "ready"
+    assert worker.process_upload(media.bucket, upload_key("alice", pending)) == "ready"
     photo = service.get("alice", pending)
     assert photo["status"] == "ready"
     assert (photo["width"], photo["height"]) == (2000, 1500)
@@ -129,13 +135,13 @@ def test_process_upload_makes_three_thumbnails_and_marks_ready(
 
 
 def test_pending_photo_expires_through_ttl_until_it_is_done(
-    service: PhotoService, s3: Any, media: Media, pending: str
+    worker: ThumbnailService, service: PhotoService, s3: Any, media: Media, pending: str
 ) -> None:
     from chalicelib.models import PhotoModel  # noqa: PLC0415
 
     assert PhotoModel.get("alice", pending).expires_at is not None
     _upload(s3, media, "alice", pending, jpeg(200, 100))
-    assert service.process_upload(media.bucket, upload_key("alice", pending)) == "ready"
+    assert worker.process_upload(media.bucket, upload_key("alice", pending)) == "ready"
     assert PhotoModel.get("alice", pending).expires_at is None
 
 
@@ -149,11 +155,17 @@ def test_pending_photo_expires_through_ttl_until_it_is_done(
     ids=["random-bytes", "png-declared-jpeg", "truncated"],
 )
 def test_process_upload_marks_bad_files_failed_without_retry(
-    service: PhotoService, s3: Any, media: Media, data: bytes, declared: str
+    *,
+    worker: ThumbnailService,
+    service: PhotoService,
+    s3: Any,
+    media: Media,
+    data: bytes,
+    declared: str,
 ) -> None:
     photo_id = service.create("alice", {"content_type": declared, "size": 100_000})["photo"]["id"]
     _upload(s3, media, "alice", photo_id, data)
-    assert service.process_upload(media.bucket, upload_key("alice", photo_id)) == "failed"
+    assert worker.process_upload(media.bucket, upload_key("alice", photo_id)) == "failed"
     photo = service.get("alice", photo_id)
     assert photo["status"] == "failed"
     assert photo["error"]
@@ -162,28 +174,34 @@ def test_process_upload_marks_bad_files_failed_without_retry(
 
 
 def test_process_upload_larger_than_declared_fails(
-    service: PhotoService, s3: Any, media: Media
+    worker: ThumbnailService, service: PhotoService, s3: Any, media: Media
 ) -> None:
     photo_id = service.create("alice", {"content_type": "image/jpeg", "size": 100})["photo"]["id"]
     _upload(s3, media, "alice", photo_id, jpeg())
-    assert service.process_upload(media.bucket, upload_key("alice", photo_id)) == "failed"
+    assert worker.process_upload(media.bucket, upload_key("alice", photo_id)) == "failed"
     assert "larger than the declared" in service.get("alice", photo_id)["error"]
 
 
 def test_redelivered_message_makes_one_set_of_thumbnails(
-    service: PhotoService, s3: Any, media: Media, pending: str, monkeypatch: pytest.MonkeyPatch
+    *,
+    worker: ThumbnailService,
+    service: PhotoService,
+    s3: Any,
+    media: Media,
+    pending: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     _upload(s3, media, "alice", pending, jpeg())
     made: list[str] = []
-    real = service._thumbnail  # noqa: SLF001
+    real = worker._thumbnail  # noqa: SLF001
 
     def counting(item: PhotoModel, bucket: str, data: bytes) -> str:
         made.append(item.photo_id)
         return real(item, bucket, data)
 
-    monkeypatch.setattr(service, "_thumbnail", counting)
+    monkeypatch.setattr(worker, "_thumbnail", counting)
     body = _event(media.bucket, upload_key("alice", pending))
-    results = [service.handle_messages([(f"m{i}", body)]) for i in range(3)]
+    results = [worker.handle_messages([(f"m{i}", body)]) for i in range(3)]
     assert made == [pending]
     assert all(r == {"batchItemFailures": []} for r in results)
     # Created (1), claimed by the one worker (2), finished (3): nothing more.
@@ -191,19 +209,19 @@ def test_redelivered_message_makes_one_set_of_thumbnails(
 
 
 def test_held_lease_makes_a_duplicate_wait(
-    service: PhotoService, s3: Any, media: Media, pending: str
+    worker: ThumbnailService, service: PhotoService, s3: Any, media: Media, pending: str
 ) -> None:
     _upload(s3, media, "alice", pending, jpeg())
     item = PhotoModel.get("alice", pending)
-    assert service._claim(item)  # noqa: SLF001 - a first worker is mid-way
+    assert worker._claim(item)  # noqa: SLF001 - a first worker is mid-way
     with pytest.raises(Busy):
-        service.process_upload(media.bucket, upload_key("alice", pending))
-    result = service.handle_messages([("m1", _event(media.bucket, upload_key("alice", pending)))])
+        worker.process_upload(media.bucket, upload_key("alice", pending))
+    result = worker.handle_messages([("m1", _event(media.bucket, upload_key("alice", pending)))])
     assert result == {"batchItemFailures": [{"itemIdentifier": "m1"}]}
 
 
 def test_batch_with_one_poison_record_reports_only_it(
-    service: PhotoService, s3: Any, media: Media
+    worker: ThumbnailService, service: PhotoService, s3: Any, media: Media
 ) -> None:
     messages = []
     for i in range(9):
@@ -213,39 +231,65 @@ def test_batch_with_one_poison_record_reports_only_it(
         _upload(s3, media, "alice", photo_id, jpeg(64, 48))
         messages.append((f"m{i}", _event(media.bucket, upload_key("alice", photo_id))))
     messages.insert(4, ("poison", "{not json"))
-    assert service.handle_messages(messages) == {
-        "batchItemFailures": [{"itemIdentifier": "poison"}]
-    }
+    assert worker.handle_messages(messages) == {"batchItemFailures": [{"itemIdentifier": "poison"}]}
     statuses = [p["status"] for p in service.list_photos("alice", limit=20)["items"]]
     assert statuses == ["ready"] * 9
 
 
 def test_transient_storage_error_is_reported_for_retry(
-    service: PhotoService, s3: Any, media: Media, pending: str, monkeypatch: pytest.MonkeyPatch
+    *,
+    worker: ThumbnailService,
+    service: PhotoService,
+    s3: Any,
+    media: Media,
+    pending: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     _upload(s3, media, "alice", pending, jpeg())
 
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise ConnectionError("S3 unreachable")
 
-    monkeypatch.setattr(service._s3, "put_object", broken)  # noqa: SLF001
+    monkeypatch.setattr(worker._s3, "put_object", broken)  # noqa: SLF001
     body = _event(media.bucket, upload_key("alice", pending))
-    assert service.handle_messages([("m1", body)]) == {
+    assert worker.handle_messages([("m1", body)]) == {
         "batchItemFailures": [{"itemIdentifier": "m1"}]
     }
     assert service.get("alice", pending)["status"] == "pending"
 
 
-def test_upload_without_record_is_dropped(service: PhotoService, s3: Any, media: Media) -> None:
+def test_upload_without_record_is_dropped(
+    worker: ThumbnailService, service: PhotoService, s3: Any, media: Media
+) -> None:
     _upload(s3, media, "alice", "ghost", jpeg())
-    assert service.process_upload(media.bucket, upload_key("alice", "ghost")) == "dropped"
+    assert worker.process_upload(media.bucket, upload_key("alice", "ghost")) == "dropped"
+    assert _keys(s3, media.bucket) == set()
+
+
+def test_failed_upload_is_tagged_for_the_lifecycle_rule(
+    worker: ThumbnailService, service: PhotoService, s3: Any, media: Media
+) -> None:
+    photo_id = service.create("alice", {"content_type": "image/jpeg", "size": 100})["photo"]["id"]
+    _upload(s3, media, "alice", photo_id, b"not an image")
+    assert worker.process_upload(media.bucket, upload_key("alice", photo_id)) == "failed"
+    tags = s3.get_object_tagging(Bucket=media.bucket, Key=upload_key("alice", photo_id))
+    assert tags["TagSet"] == [{"Key": EXPIRY_TAG[0], "Value": EXPIRY_TAG[1]}]
+
+
+def test_ready_upload_is_not_tagged_for_expiry(
+    worker: ThumbnailService, s3: Any, media: Media, pending: str
+) -> None:
+    _upload(s3, media, "alice", pending, jpeg())
+    assert worker.process_upload(media.bucket, upload_key("alice", pending)) == "ready"
+    tags = s3.get_object_tagging(Bucket=media.bucket, Key=upload_key("alice", pending))
+    assert tags["TagSet"] == []
 
 
 @pytest.mark.parametrize("key", ["uploads/alice", "elsewhere/a/b", "uploads/a/b/c", "uploads//x"])
 def test_object_outside_uploads_layout_is_ignored(
-    service: PhotoService, media: Media, key: str
+    worker: ThumbnailService, service: PhotoService, media: Media, key: str
 ) -> None:
-    assert service.process_upload(media.bucket, key) == "ignored"
+    assert worker.process_upload(media.bucket, key) == "ignored"
 
 
 def test_s3_objects_ignores_test_events_and_decodes_keys() -> None:
@@ -255,21 +299,21 @@ def test_s3_objects_ignores_test_events_and_decodes_keys() -> None:
 
 
 def test_real_s3_notification_reaches_the_queue_and_is_processed(
-    service: PhotoService, s3: Any, media: Media, pending: str
+    worker: ThumbnailService, service: PhotoService, s3: Any, media: Media, pending: str
 ) -> None:
     sqs = boto3.client("sqs")
     _upload(s3, media, "alice", pending, jpeg())
     received = sqs.receive_message(QueueUrl=media.queue_url, MaxNumberOfMessages=10)["Messages"]
-    result = service.handle_messages([(m["MessageId"], m["Body"]) for m in received])
+    result = worker.handle_messages([(m["MessageId"], m["Body"]) for m in received])
     assert result == {"batchItemFailures": []}
     assert service.get("alice", pending)["status"] == "ready"
 
 
 def test_delete_removes_record_original_and_thumbnails(
-    service: PhotoService, s3: Any, media: Media, pending: str
+    worker: ThumbnailService, service: PhotoService, s3: Any, media: Media, pending: str
 ) -> None:
     _upload(s3, media, "alice", pending, jpeg())
-    service.process_upload(media.bucket, upload_key("alice", pending))
+    worker.process_upload(media.bucket, upload_key("alice", pending))
     assert len(_keys(s3, media.bucket)) == 4
     service.delete("alice", pending)
     assert _keys(s3, media.bucket) == set()
@@ -278,17 +322,23 @@ def test_delete_removes_record_original_and_thumbnails(
 
 
 def test_photo_deleted_mid_processing_leaves_no_thumbnails(
-    service: PhotoService, s3: Any, media: Media, pending: str, monkeypatch: pytest.MonkeyPatch
+    *,
+    worker: ThumbnailService,
+    service: PhotoService,
+    s3: Any,
+    media: Media,
+    pending: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     _upload(s3, media, "alice", pending, jpeg())
-    real_make = photos_module.PhotoService._thumbnail  # noqa: SLF001
+    real_make = thumbnails_module.ThumbnailService._thumbnail  # noqa: SLF001
 
-    def delete_first(self: PhotoService, item: PhotoModel, bucket: str, data: bytes) -> str:
+    def delete_first(self: ThumbnailService, item: PhotoModel, bucket: str, data: bytes) -> str:
         PhotoModel.get("alice", pending).delete()
         return real_make(self, item, bucket, data)
 
-    monkeypatch.setattr(photos_module.PhotoService, "_thumbnail", delete_first)
-    assert service.process_upload(media.bucket, upload_key("alice", pending)) == "dropped"
+    monkeypatch.setattr(thumbnails_module.ThumbnailService, "_thumbnail", delete_first)
+    assert worker.process_upload(media.bucket, upload_key("alice", pending)) == "dropped"
     assert not any(k.startswith("thumbnails/") for k in _keys(s3, media.bucket))
 
 

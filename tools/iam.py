@@ -43,7 +43,12 @@ _TRANSACT_ACTIONS = {
     "ConditionCheck": "ConditionCheckItem",
     "Get": "GetItem",
 }
-_S3_OBJECT_OPS = {"GetObject": "GetObject", "HeadObject": "GetObject", "PutObject": "PutObject"}
+_S3_OBJECT_OPS = {
+    "GetObject": "GetObject",
+    "HeadObject": "GetObject",
+    "PutObject": "PutObject",
+    "PutObjectTagging": "PutObjectTagging",
+}
 
 
 def render(stage: str, sender: str) -> dict[str, Any]:

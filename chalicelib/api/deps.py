@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from chalicelib.services.photos import PhotoService
     from chalicelib.services.posts import PostService
     from chalicelib.services.subscriptions import SubscriptionService
+    from chalicelib.services.thumbnails import ThumbnailService
     from chalicelib.services.todos import TodoService
     from chalicelib.warm import WarmerService
 
@@ -28,6 +29,13 @@ def photos() -> PhotoService:
     from chalicelib.services.photos import PhotoService  # noqa: PLC0415 - keeps cold start lean
 
     return PhotoService()
+
+
+@cache
+def thumbnails() -> ThumbnailService:
+    from chalicelib.services.thumbnails import ThumbnailService  # noqa: PLC0415
+
+    return ThumbnailService()
 
 
 @cache
@@ -77,6 +85,7 @@ def reset() -> None:
     """Forget built services and clients (tests swap the environment underneath them)."""
     todos.cache_clear()
     photos.cache_clear()
+    thumbnails.cache_clear()
     posts.cache_clear()
     feed.cache_clear()
     subscriptions.cache_clear()

@@ -1,25 +1,22 @@
-"""Photos: presigned direct uploads to S3, listing, deletion, and the thumbnail worker."""
+"""Photos: presigned direct uploads to S3, listing and deletion (the worker is thumbnails.py)."""
 
 from __future__ import annotations
 
-import json
 import logging
 import posixpath
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
-from urllib.parse import unquote_plus
 
-from botocore.exceptions import ClientError
 from pynamodb.exceptions import DoesNotExist
 
-from chalicelib import telemetry, validation
+from chalicelib import validation
 from chalicelib.config import settings
 from chalicelib.cursors import CursorCodec
 from chalicelib.errors import NotFound, ValidationError
 from chalicelib.models import PhotoModel
-from chalicelib.services import aws, defaults, leases, sqs_batches
-from chalicelib.services.storage import conditional, query_page, storage_errors
+from chalicelib.services import aws, defaults
+from chalicelib.services.storage import query_page, storage_errors
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +26,6 @@ CONTENT_TYPES = ("image/jpeg", "image/png", "image/webp")
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 UPLOAD_TTL = timedelta(minutes=10)
 THUMBNAIL_URL_TTL = timedelta(hours=1)
-LEASE = timedelta(minutes=2)
 # A photo still pending this long after its upload URL expired never got its file: TTL removes it.
 PENDING_TTL = timedelta(days=2)
 THUMBNAIL_SIZES = ("small", "medium", "large")
@@ -42,6 +38,10 @@ def upload_key(user_id: str, photo_id: str) -> str:
 
 def thumbnail_key(user_id: str, photo_id: str, size: str) -> str:
     return f"thumbnails/{user_id}/{photo_id}/{size}.jpg"
+
+
+def delete_objects(s3: Any, bucket: str, keys: list[str]) -> None:
+    s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": k} for k in keys], "Quiet": True})
 
 
 def _clean(data: Json) -> Json:
@@ -144,9 +144,11 @@ class PhotoService:
             # Deleted whatever a thumbnail worker did meanwhile (it then cleans up itself).
             item.delete(add_version_condition=False)
         # After the record: a worker that finishes later finds no record and cleans up itself.
-        self._delete_objects(
+        delete_objects(
+            self._s3,
+            self._bucket,
             [upload_key(user_id, photo_id)]
-            + [thumbnail_key(user_id, photo_id, s) for s in THUMBNAIL_SIZES]
+            + [thumbnail_key(user_id, photo_id, s) for s in THUMBNAIL_SIZES],
         )
 
     def _load(self, user_id: str, photo_id: str) -> PhotoModel:
@@ -184,133 +186,3 @@ class PhotoService:
         if item.status == "failed":
             out["error"] = item.error
         return out
-
-    def _delete_objects(self, keys: list[str]) -> None:
-        self._s3.delete_objects(
-            Bucket=self._bucket,
-            Delete={"Objects": [{"Key": k} for k in keys], "Quiet": True},
-        )
-
-    # -- the worker side ----------------------------------------------------------------------
-
-    def handle_messages(self, messages: Iterable[tuple[str, str]]) -> Json:
-        """Process SQS messages carrying S3 events; report the ones to retry by message id."""
-        return sqs_batches.report_failures(messages, self._handle_message, "thumbnail")
-
-    def _handle_message(self, body: str) -> None:
-        for bucket, key in s3_objects(body):
-            self.process_upload(bucket, key)
-
-    def process_upload(self, bucket: str, key: str) -> str:
-        """Thumbnail one uploaded object; returns what happened (for logs and tests)."""
-        parts = key.split("/")
-        if len(parts) != 3 or parts[0] != "uploads" or not all(parts):
-            log.warning("ignoring object outside uploads/{user}/{photo}: %s", key)
-            return "ignored"
-        _, user_id, photo_id = parts
-        try:
-            item = PhotoModel.get(user_id, photo_id, consistent_read=True)
-        except DoesNotExist:
-            log.warning("no photo record for %s; dropping the event", key)
-            return "dropped"
-        if item.status != "pending":
-            return "duplicate"
-        if not self._claim(item):
-            return "duplicate"
-        try:
-            obj = self._s3.get_object(Bucket=bucket, Key=key)
-        except ClientError as e:
-            if e.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
-                log.warning("object %s is gone (photo deleted?); dropping the event", key)
-                return "dropped"
-            raise
-        data = obj["Body"].read()
-        return telemetry.timed("Thumbnails", lambda: self._thumbnail(item, bucket, data))
-
-    def _thumbnail(self, item: PhotoModel, bucket: str, data: bytes) -> str:
-        from chalicelib.services.images import ImageRejected, make_thumbnails  # noqa: PLC0415
-
-        if len(data) > item.size:
-            return self._finish(item, error=f"file is larger than the declared {item.size} bytes")
-        try:
-            thumbs = make_thumbnails(data, item.content_type)
-        except ImageRejected as e:
-            return self._finish(item, error=str(e))
-        keys = []
-        for size, jpeg in thumbs.images.items():
-            keys.append(thumbnail_key(item.user_id, item.photo_id, size))
-            self._s3.put_object(
-                Bucket=bucket,
-                Key=keys[-1],
-                Body=jpeg,
-                ContentType="image/jpeg",
-                CacheControl="private, max-age=31536000, immutable",
-            )
-        outcome = self._finish(item, dimensions=(thumbs.width, thumbs.height))
-        if outcome == "dropped":
-            self._delete_objects(keys)
-        return outcome
-
-    def _claim(self, item: PhotoModel) -> bool:
-        """Take the lease on a pending photo; False when it is already done, Busy when held."""
-
-        def done() -> bool:
-            try:
-                item.refresh(consistent_read=True)
-            except DoesNotExist:
-                return True
-            return item.status != "pending"
-
-        taken = leases.claim(
-            item,
-            PhotoModel.lease_until,
-            now=self._clock(),
-            lease=LEASE,
-            condition=PhotoModel.status == "pending",
-            done=done,
-            what=f"photo {item.photo_id}",
-        )
-        return taken is not None
-
-    def _finish(
-        self,
-        item: PhotoModel,
-        *,
-        dimensions: tuple[int, int] | None = None,
-        error: str | None = None,
-    ) -> str:
-        status = "failed" if error else "ready"
-        actions: list[Any] = [
-            PhotoModel.status.set(status),
-            PhotoModel.updated_at.set(validation.format_time(self._clock())),
-            PhotoModel.lease_until.remove(),
-            PhotoModel.expires_at.remove(),
-        ]
-        if error:
-            actions.append(PhotoModel.error.set(error))
-        if dimensions:
-            actions += [PhotoModel.width.set(dimensions[0]), PhotoModel.height.set(dimensions[1])]
-        with conditional() as write:
-            # Whoever holds the lease finishes; only a deletion meanwhile stops it.
-            item.update(
-                actions=actions, condition=PhotoModel.photo_id.exists(), add_version_condition=False
-            )
-        if write.failed:
-            log.info("photo %s was deleted while it was processed", item.photo_id)
-            return "dropped"
-        if error:
-            log.info("photo %s failed: %s", item.photo_id, error)
-        return status
-
-
-def s3_objects(body: str) -> list[tuple[str, str]]:
-    """The (bucket, key) pairs of ObjectCreated records in an S3 notification; [] for tests."""
-    message = json.loads(body)
-    if message.get("Event") == "s3:TestEvent":
-        return []
-    records = message["Records"]
-    return [
-        (r["s3"]["bucket"]["name"], unquote_plus(r["s3"]["object"]["key"]))
-        for r in records
-        if str(r.get("eventName", "")).startswith("ObjectCreated")
-    ]
