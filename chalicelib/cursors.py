@@ -13,8 +13,6 @@ from typing import Any
 from chalicelib.errors import ValidationError
 from chalicelib.validation import total
 
-_INVALID = "cursor is invalid: pass back the next_cursor of the previous page unchanged"
-_FOREIGN = "cursor was made for another listing or another user"
 # Far longer than any cursor we make (a signed key of a few short strings).
 MAX_CURSOR = 2048
 
@@ -30,10 +28,18 @@ def _unb64(text: str) -> bytes:
 class CursorCodec:
     """Encodes a DynamoDB key (string attributes only) with an HMAC over key and scope."""
 
-    def __init__(self, secret: bytes | Callable[[], bytes]) -> None:
+    def __init__(
+        self,
+        secret: bytes | Callable[[], bytes],
+        *,
+        noun: str = "cursor",
+        source: str = "the next_cursor of the previous page",
+    ) -> None:
         # A callable is asked on first use: services built where no cursor is ever made (the
         # thumbnail worker) never read the secret.
         self._secret = secret
+        self._invalid = f"{noun} is invalid: pass back {source} unchanged"
+        self._foreign = f"{noun} was made for another listing or another user"
 
     def _sign(self, payload: bytes) -> bytes:
         if callable(self._secret):
@@ -48,21 +54,21 @@ class CursorCodec:
     @total
     def decode(self, cursor: str, scope: str) -> dict[str, str]:
         if not cursor or len(cursor) > MAX_CURSOR:
-            raise ValidationError(_INVALID)
+            raise ValidationError(self._invalid)
         try:
             body, sig = cursor.split(".")
             raw = _unb64(body)
             given = _unb64(sig)
         except (ValueError, binascii.Error) as e:
-            raise ValidationError(_INVALID) from e
+            raise ValidationError(self._invalid) from e
         if not hmac.compare_digest(given, self._sign(raw)):
-            raise ValidationError(_INVALID)
+            raise ValidationError(self._invalid)
         data: Any = json.loads(raw)
         if data.get("s") != scope:
-            raise ValidationError(_FOREIGN)
+            raise ValidationError(self._foreign)
         key = data.get("k")
         if not isinstance(key, dict) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in key.items()
         ):
-            raise ValidationError(_INVALID)
+            raise ValidationError(self._invalid)
         return key

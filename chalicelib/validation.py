@@ -199,7 +199,8 @@ def format_time(moment: datetime) -> str:
     """RFC 3339 UTC with microseconds, so that changes sort and compare as strings."""
     from datetime import UTC  # noqa: PLC0415
 
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # isoformat, unlike strftime("%Y"), always writes four-digit years: "0047" sorts before "1000".
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 # RFC 3339, section 5.6: "T" and "Z" in either case, an offset or Z always, nothing compact.
@@ -258,7 +259,9 @@ def due_value(value: object) -> str | None:
             raise ValidationError(f"due must be a date in the years {MIN_YEAR} to {MAX_YEAR}")
         return day.isoformat()
     moment = parse_time(value, "due")
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if not moment.microsecond else format_time(moment)
+    if moment.microsecond:
+        return format_time(moment)
+    return moment.replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
 
 
 @total

@@ -225,9 +225,8 @@ def test_list_todos_delta_sync_includes_deletions(client: Client) -> None:
     client.http.delete(f"/todos/{gone['id']}", headers=ALICE)
     since = kept["created_at"]
     page = client.http.get(f"/todos?updated_since={since}", headers=ALICE).json_body
-    assert page["items"] == [
-        {"id": gone["id"], "deleted": True, "updated_at": page["items"][0]["updated_at"]}
-    ]
+    stamp = page["items"][0]["updated_at"]
+    assert page["items"] == [{"id": gone["id"], "deleted": True, "updated_at": stamp, "version": 2}]
 
 
 @pytest.mark.parametrize(

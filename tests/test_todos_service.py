@@ -258,7 +258,7 @@ def test_changes_are_oldest_first_with_tombstones(service: TodoService) -> None:
         (b["id"], True),
     ]
     tombstone = page["items"][1]
-    assert set(tombstone) == {"id", "deleted", "updated_at"}
+    assert set(tombstone) == {"id", "deleted", "updated_at", "version"}
 
 
 def test_changes_exclude_the_moment_given(service: TodoService) -> None:

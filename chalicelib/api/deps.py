@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from chalicelib.services.posts import PostService
     from chalicelib.services.subscriptions import SubscriptionService
     from chalicelib.services.thumbnails import ThumbnailService
+    from chalicelib.services.todo_sync import TodoSync
     from chalicelib.services.todos import TodoService
     from chalicelib.warm import WarmerService
 
@@ -22,6 +23,13 @@ def todos() -> TodoService:
     from chalicelib.services.todos import TodoService  # noqa: PLC0415 - keeps cold start lean
 
     return TodoService()
+
+
+@cache
+def todo_sync() -> TodoSync:
+    from chalicelib.services.todo_sync import TodoSync  # noqa: PLC0415 - keeps cold start lean
+
+    return TodoSync()
 
 
 @cache
@@ -84,6 +92,7 @@ def warmer() -> WarmerService:
 def reset() -> None:
     """Forget built services and clients (tests swap the environment underneath them)."""
     todos.cache_clear()
+    todo_sync.cache_clear()
     photos.cache_clear()
     thumbnails.cache_clear()
     posts.cache_clear()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from chalice import Blueprint, Response
@@ -12,6 +13,7 @@ from chalicelib.api.auth import cognito
 from chalicelib.api.http import (
     BODYLESS,
     domain_errors,
+    entity_tags,
     etag,
     if_match,
     json_body,
@@ -19,6 +21,7 @@ from chalicelib.api.http import (
     query,
     user_id,
 )
+from chalicelib.api.todo_batch import run_batch
 from chalicelib.errors import ValidationError
 
 bp = Blueprint(__name__)
@@ -56,6 +59,40 @@ def list_todos() -> dict[str, Any]:
     return deps.todos().changes(
         owner, since=validation.parse_time(since, "updated_since"), limit=limit, cursor=cursor
     )
+
+
+@bp.route("/todos/sync", methods=["GET"], authorizer=cognito, content_types=BODYLESS)
+@domain_errors
+def sync_todos() -> dict[str, Any]:
+    request = bp.current_request
+    return deps.todo_sync().sync(
+        user_id(request),
+        token=query(request, "token"),
+        cursor=query(request, "cursor"),
+        limit=validation.page_limit(query(request, "limit")),
+    )
+
+
+@bp.route("/todos/batch", methods=["POST"], authorizer=cognito)
+@domain_errors
+def batch_todos() -> dict[str, Any]:
+    request = bp.current_request
+    apply = partial(deps.todos().apply, user_id(request))
+    return {"responses": run_batch(json_body(request), apply)}
+
+
+@bp.route("/todos/{todo_id}", methods=["PUT"], authorizer=cognito)
+@domain_errors
+def put_todo(todo_id: str) -> Response:
+    request = bp.current_request
+    todo, created = deps.todos().put(
+        user_id(request),
+        todo_id,
+        json_body(request),
+        if_match=if_match(request),
+        if_none_match=entity_tags(request.headers.get("if-none-match")),
+    )
+    return _todo_response(todo, 201 if created else 200)
 
 
 @bp.route("/todos/{todo_id}", methods=["GET"], authorizer=cognito, content_types=BODYLESS)

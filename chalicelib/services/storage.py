@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from pynamodb.connection import Connection
 from pynamodb.exceptions import PynamoDBException
+from pynamodb.models import Model
 
 from chalicelib.cursors import CursorCodec
 from chalicelib.errors import Conflict, PreconditionFailed, Throttled
@@ -63,6 +65,12 @@ def storage_errors() -> Iterator[None]:
         raise
 
 
+def connection_of(model: type[Model]) -> Connection:
+    """A model's own connection (its botocore client, pool and budget) for a transaction: a new
+    Connection per transaction would build a botocore session and client on every call."""
+    return model._get_connection().connection  # noqa: SLF001 - PynamoDB has no public way
+
+
 def to_attribute_values(key: dict[str, str]) -> dict[str, dict[str, Any]]:
     return {name: {"S": value} for name, value in key.items()}
 
@@ -79,13 +87,16 @@ def query_page(
     cursors: CursorCodec,
     forward: bool,
     consistent: bool = True,
+    carry: Mapping[str, str] | None = None,
 ) -> tuple[list[Any], str | None]:
     """One page of an index Query and the signed cursor of the next page, if there is one.
 
     `key_names` are the table's key attributes and the index's: together they are the position
-    a Query resumes from. A global index has no consistent reads (`consistent=False`).
+    a Query resumes from. A global index has no consistent reads (`consistent=False`). `carry`
+    are values a listing keeps from its first page to its last, signed into the cursor
+    (`carried` reads them back).
     """
-    start = cursors.decode(cursor, scope) if cursor is not None else None
+    start = _position(cursors.decode(cursor, scope)) if cursor is not None else None
     with storage_errors():
         # One Query: one item more than asked tells whether another page exists.
         rows = list(
@@ -104,7 +115,22 @@ def query_page(
     rows = rows[:limit]
     last = rows[-1]
     key = {name: getattr(last, name) for name in key_names}
+    key |= {CARRIED + name: value for name, value in (carry or {}).items()}
     return rows, cursors.encode(key, scope)
+
+
+# Carried values sit in a cursor beside the key, under names no attribute has.
+CARRIED = "~"
+
+
+def _position(decoded: dict[str, str]) -> dict[str, str]:
+    return {name: value for name, value in decoded.items() if not name.startswith(CARRIED)}
+
+
+def carried(cursors: CursorCodec, cursor: str, scope: str) -> dict[str, str]:
+    """The values a cursor of `query_page` carries (see `carry`)."""
+    decoded = cursors.decode(cursor, scope)
+    return {k.removeprefix(CARRIED): v for k, v in decoded.items() if k.startswith(CARRIED)}
 
 
 def optimistic_write[T](

@@ -1,90 +1,31 @@
-"""Todos: validation, per-user storage, optimistic concurrency, idempotent create, delta sync."""
+"""Todos: per-user storage, optimistic concurrency, idempotent and client-id creates, listings."""
 
 from __future__ import annotations
 
-import hashlib
-import json
-from collections.abc import Callable
-from datetime import datetime, timedelta
+from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 
-from pynamodb.connection import Connection
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
-from pynamodb.transactions import TransactWrite
+from pynamodb.exceptions import DoesNotExist
 
 from chalicelib import validation
 from chalicelib.cursors import CursorCodec
-from chalicelib.errors import Conflict, NotFound, ValidationError
-from chalicelib.models import IdempotencyModel, TodoModel
-from chalicelib.preconditions import IfMatch, check_if_match
-from chalicelib.services import aws, defaults
-from chalicelib.services.storage import (
-    TXN_CONDITION_FAILED,
-    optimistic_write,
-    query_page,
-    storage_errors,
+from chalicelib.errors import (
+    DomainError,
+    NotFound,
+    PreconditionFailed,
+    PreconditionRequired,
+    ValidationError,
 )
+from chalicelib.models import TodoModel
+from chalicelib.preconditions import ANY_VERSION, IfMatch, check_if_match
+from chalicelib.services import aws, defaults, idempotency, todo_items
+from chalicelib.services.storage import conditional, optimistic_write, query_page, storage_errors
+from chalicelib.services.todo_requests import TodoRequest
 
 Json = dict[str, Any]
-
-FIELDS = ("title", "notes", "due", "tags", "done")
-IDEMPOTENCY_TTL = timedelta(hours=24)
-TOMBSTONE_TTL = timedelta(days=30)
-MAX_IDEMPOTENCY_KEY = 64
-
-
-def _connection() -> Connection:
-    """The todos table's own connection (its botocore client, pool and budget): a new
-    Connection per transaction would build a botocore session and client on every call."""
-    return TodoModel._get_connection().connection  # noqa: SLF001 - PynamoDB has no public way
-
-
-def _clean(data: Json, *, partial: bool) -> Json:
-    """The validated subset of todo fields present in a request body."""
-    validation.reject_unknown(data, FIELDS)
-    if not partial and "title" not in data:
-        raise ValidationError("title is required")
-    out: Json = {}
-    if "title" in data:
-        out["title"] = validation.text(data["title"], "title", min_len=1, max_len=200, strip=True)
-    if "notes" in data:
-        notes = data["notes"]
-        out["notes"] = (
-            "" if notes is None else validation.text(notes, "notes", max_len=10_000, multiline=True)
-        )
-    if "due" in data:
-        out["due"] = validation.due_value(data["due"])
-    if "tags" in data:
-        tags = data["tags"]
-        out["tags"] = (
-            []
-            if tags is None
-            else validation.string_list(tags, "tags", max_items=20, min_len=1, max_len=32)
-        )
-    if "done" in data:
-        out["done"] = validation.boolean(data["done"], "done")
-    return out
-
-
-def _to_json(item: TodoModel) -> Json:
-    if item.deleted:
-        return {"id": item.todo_id, "deleted": True, "updated_at": item.updated_at}
-    return {
-        "id": item.todo_id,
-        "title": item.title,
-        "notes": item.notes or "",
-        "done": item.done,
-        "due": item.due,
-        "tags": list(item.tags or []),
-        "created_at": item.created_at,
-        "updated_at": item.updated_at,
-        "version": item.version,
-    }
-
-
-def _request_hash(data: Json) -> str:
-    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+# What one request of a batch came to: the todo (None for a delete) or its error.
+Outcome = Json | None | DomainError
 
 
 class TodoService:
@@ -107,85 +48,80 @@ class TodoService:
         self, user_id: str, data: Json, idempotency_key: str | None = None
     ) -> tuple[Json, bool]:
         """Create a todo; returns it and whether it is the replay of an earlier keyed request."""
-        fields = _clean(data, partial=False)
+        fields = todo_items.clean(data, partial=False)
         now = self._clock()
-        stamp = validation.format_time(now)
-        todo_id = self._new_id()
-        item = TodoModel(
-            user_id,
-            todo_id,
-            title=fields["title"],
-            notes=fields.get("notes", ""),
-            done=fields.get("done", False),
-            due=fields.get("due"),
-            tags=fields.get("tags", []),
-            created_at=stamp,
-            updated_at=stamp,
-            deleted=False,
-        )
-        self._set_keys(item)
+        item = todo_items.new_item(user_id, self._new_id(), fields, validation.format_time(now))
         if idempotency_key is None:
             with storage_errors():
                 item.save(condition=TodoModel.todo_id.does_not_exist())
-            return _to_json(item), False
-        return self._create_once(user_id, idempotency_key, data=data, item=item, now=now)
-
-    def _create_once(
-        self, user_id: str, key: str, *, data: Json, item: TodoModel, now: datetime
-    ) -> tuple[Json, bool]:
-        if not key or len(key) > MAX_IDEMPOTENCY_KEY or not key.isprintable():
-            raise ValidationError(
-                f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} printable characters"
-            )
-        # The response is stored in the same transaction that creates the todo (at version 1).
-        body = _to_json(item) | {"version": 1}
-        record = IdempotencyModel(
-            f"todos:{user_id}:{key}",
-            request_hash=_request_hash(data),
-            response=json.dumps(body),
-            created_at=validation.format_time(now),
-            expires_at=now + IDEMPOTENCY_TTL,
+            return todo_items.to_json(item), False
+        return idempotency.create_once(
+            item,
+            TodoModel.todo_id.does_not_exist(),
+            key=idempotency_key,
+            owner=f"todos:{user_id}",
+            data=data,
+            # Stored in the same transaction that creates the todo at version 1.
+            response=todo_items.to_json(item) | {"version": 1},
+            now=now,
         )
-        try:
-            with storage_errors(), TransactWrite(connection=_connection()) as tx:
-                tx.save(item, condition=TodoModel.todo_id.does_not_exist())
-                tx.save(
-                    record,
-                    condition=IdempotencyModel.key.does_not_exist()
-                    | (IdempotencyModel.expires_at < now),
+
+    def put(
+        self,
+        user_id: str,
+        todo_id: str,
+        data: Json,
+        *,
+        if_match: IfMatch = None,
+        if_none_match: IfMatch = None,
+    ) -> tuple[Json, bool]:
+        """Create with a client-chosen id (If-None-Match: *) or replace (If-Match); returns the
+        todo and whether it was created."""
+        todo_items.check_id(todo_id)
+        fields = todo_items.clean(data, partial=False)
+        if if_none_match is not None:
+            if if_none_match != ANY_VERSION or if_match is not None:
+                raise ValidationError(
+                    "PUT creates with If-None-Match: * (and no If-Match), or replaces with If-Match"
                 )
-        except TransactWriteError as e:
-            reasons = e.cancellation_reasons or []
-            if len(reasons) < 2 or reasons[1] is None or reasons[1].code != TXN_CONDITION_FAILED:
-                raise
-            try:
-                first = IdempotencyModel.get(record.key, consistent_read=True)
-            except DoesNotExist as gone:  # expired and swept between the two calls
-                raise Conflict("Idempotency-Key was just released; retry the request") from gone
-            if first.request_hash != record.request_hash:
-                raise Conflict(
-                    "Idempotency-Key was already used with a different request body"
-                ) from e
-            return json.loads(first.response), True
-        return body, False
+            return self._create_with_id(user_id, todo_id, fields), True
+        if if_match is None:
+            raise PreconditionRequired(
+                "PUT /todos/{id} needs If-None-Match: * to create the todo, or If-Match with "
+                "its ETag to replace it"
+            )
+        item = self._write(user_id, todo_id, if_match, lambda t: todo_items.replace(t, fields))
+        return todo_items.to_json(item), False
+
+    def _create_with_id(self, user_id: str, todo_id: str, fields: Json) -> Json:
+        item = todo_items.new_item(user_id, todo_id, fields, validation.format_time(self._clock()))
+        with conditional() as write:
+            item.save(condition=TodoModel.todo_id.does_not_exist())
+        if write.failed:
+            raise PreconditionFailed(
+                f"todo {todo_id} already exists (or was deleted); it is in Current",
+                todo_items.to_json(self._load_any(user_id, todo_id)),
+            )
+        return todo_items.to_json(item)
 
     def update(self, user_id: str, todo_id: str, data: Json, if_match: IfMatch = None) -> Json:
-        changes = _clean(data, partial=True)
+        changes = todo_items.clean(data, partial=True)
 
         def apply(item: TodoModel) -> None:
             for name, value in changes.items():
                 setattr(item, name, value)
 
-        return _to_json(self._write(user_id, todo_id, if_match, apply if changes else None))
+        item = self._write(user_id, todo_id, if_match, apply if changes else None)
+        return todo_items.to_json(item)
 
     def delete(self, user_id: str, todo_id: str, if_match: IfMatch = None) -> None:
-        def bury(item: TodoModel) -> None:
-            item.deleted = True
-            item.title = item.notes = item.due = None
-            item.tags = None
-            item.expires_at = self._clock() + TOMBSTONE_TTL
+        self._write(user_id, todo_id, if_match, lambda t: todo_items.bury(t, self._clock()))
 
-        self._write(user_id, todo_id, if_match, bury)
+    def apply(self, user_id: str, requests: Sequence[TodoRequest]) -> list[Outcome]:
+        """Each request of a batch, in order, exactly as if it came alone (not atomic)."""
+        from chalicelib.services.todo_batch import apply_batch  # noqa: PLC0415 - batches only
+
+        return apply_batch(self, user_id, requests, self._clock)
 
     def _write(
         self,
@@ -197,52 +133,46 @@ class TodoService:
         """Check If-Match, change, and write back only if nobody wrote since the read."""
 
         def store(item: TodoModel) -> None:
+            if item.deleted and not isinstance(if_match, frozenset):
+                raise NotFound(f"todo {todo_id} not found")
             check_if_match(
                 if_match,
-                {str(item.version)},
+                set() if item.deleted else {str(item.version)},
                 what="todo",
                 version=item.version,
-                current=lambda: _to_json(item),
+                current=lambda: todo_items.to_json(item),
             )
             if change is None:
                 return
             change(item)
             item.updated_at = validation.format_time(self._clock())
-            self._set_keys(item)
+            todo_items.set_keys(item)
             item.save()
 
         return optimistic_write(
-            lambda: self._load(user_id, todo_id),
+            lambda: self._load_any(user_id, todo_id),
             store,
             strict=if_match is not None,
             what="todo",
-            current=lambda: self.get(user_id, todo_id),
+            current=lambda: todo_items.to_json(self._load_any(user_id, todo_id)),
         )
-
-    @staticmethod
-    def _set_keys(item: TodoModel) -> None:
-        item.updated_key = f"{item.updated_at}#{item.todo_id}"
-        if item.deleted:
-            item.created_key = item.done_key = None
-        else:
-            item.created_key = f"{item.created_at}#{item.todo_id}"
-            item.done_key = f"{int(item.done)}#{item.created_key}"
 
     # -- reads ------------------------------------------------------------------------------
 
-    def _load(self, user_id: str, todo_id: str) -> TodoModel:
+    def _load_any(self, user_id: str, todo_id: str) -> TodoModel:
+        """The todo or its tombstone."""
         validation.known_id(todo_id, "todo")
         try:
             with storage_errors():
-                item = TodoModel.get(user_id, todo_id, consistent_read=True)
+                return TodoModel.get(user_id, todo_id, consistent_read=True)
         except DoesNotExist as e:
             raise NotFound(f"todo {todo_id} not found") from e
-        if item.deleted:
-            raise NotFound(f"todo {todo_id} not found")
-        return item
 
     def get(self, user_id: str, todo_id: str) -> Json:
-        return _to_json(self._load(user_id, todo_id))
+        item = self._load_any(user_id, todo_id)
+        if item.deleted:
+            raise NotFound(f"todo {todo_id} not found")
+        return todo_items.to_json(item)
 
     def list_todos(
         self, user_id: str, *, limit: int, cursor: str | None = None, done: bool | None = None
@@ -310,4 +240,4 @@ class TodoService:
             cursors=self._cursors,
             forward=forward,
         )
-        return {"items": [_to_json(r) for r in rows], "next_cursor": next_cursor}
+        return {"items": [todo_items.to_json(r) for r in rows], "next_cursor": next_cursor}
