@@ -195,6 +195,20 @@ TODO: Final = {"title": "x", "notes": "n", "due": "2026-11-30T17:00:00+02:00", "
 POST: Final = {"slug": "sync", "title": " Sync ", "summary": "How.", "body": "<script>"}
 PHOTO: Final = {"content_type": "image/png", "size": 1, "filename": "a.png"}
 LIVE: Final = "/posts/live"
+BATCH: Final = {
+    "requests": [
+        {
+            "id": "1",
+            "method": "PUT",
+            "url": "/todos/b1",
+            "headers": {"If-None-Match": "*"},
+            "body": {"title": "x"},
+        },
+        {"id": "2", "method": "PATCH", "url": "/todos/{todo}", "headers": STALE, "body": {}},
+        {"id": "3", "method": "DELETE", "url": "/todos/b1"},
+        {"id": "4", "method": "PUT", "url": "/todos/b1", "headers": {}, "body": {"title": "x"}},
+    ]
+}
 P = pytest.param
 CALLS: Final = [
     P(Call("GET", "/health", 200), id="health"),
@@ -214,6 +228,15 @@ CALLS: Final = [
     P(Call("PATCH", "/todos/{todo}", 400, {"colour": "red"}), id="patch-unknown-field"),
     P(Call("DELETE", "/todos/{todo}", 204), id="delete"),
     P(Call("DELETE", "/todos/{todo}", 412, headers=STALE), id="delete-stale"),
+    P(Call("PUT", "/todos/client-1", 201, TODO, headers={"If-None-Match": "*"}), id="put-create"),
+    P(Call("PUT", "/todos/{todo}", 412, TODO, headers={"If-None-Match": "*"}), id="put-exists"),
+    P(Call("PUT", "/todos/{todo}", 200, TODO, headers={"If-Match": '"1"'}), id="put-replace"),
+    P(Call("PUT", "/todos/{gone}", 412, TODO, headers=STALE), id="put-deleted"),
+    P(Call("PUT", "/todos/{todo}", 428, TODO), id="put-no-precondition"),
+    P(Call("POST", "/todos/batch", 200, BATCH), id="batch"),
+    P(Call("POST", "/todos/batch", 400, {"requests": []}), id="batch-empty"),
+    P(Call("GET", "/todos/sync?limit=1", 200), id="sync-snapshot"),
+    P(Call("GET", "/todos/sync?token=forged", 400), id="sync-forged"),
     P(Call("POST", "/photos", 201, PHOTO), id="create-photo"),
     P(Call("POST", "/photos", 400, {"content_type": "image/gif", "size": 1}), id="photo-gif"),
     P(Call("GET", "/photos", 200), id="list-photos"),
