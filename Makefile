@@ -106,6 +106,7 @@ bench: install
 	$(PY) benchmarks/cold_start.py
 	$(PY) benchmarks/thumbnails.py
 	$(PY) benchmarks/posts_cache.py
+	$(PY) benchmarks/offline_sync.py
 
 clean:
 	rm -rf $(VENV) .sandbox .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,188 @@
+"""Offline sync: a batch of 25 creates against 25 single PUTs, and Queries per sync page.
+
+Everything runs in one process: moto in-process (`mock_aws`), tables from infra/resources.yaml,
+and requests as API Gateway proxy events straight into the Lambda entry point (`app(event,
+context)`), with the claims API Gateway's Cognito authorizer would pass, so each request takes
+the real route, TodoService and PynamoDB path.
+
+1. **Push**: rounds of 25 `PUT /todos/{id}` (If-None-Match: *) one by one, and of one
+   `POST /todos/batch` with the same 25 creates (fresh ids each round), interleaved; medians,
+   and the ratio batch / singles. Goal: <= 0.5.
+2. **Pull**: 1,000 changes, then `GET /todos/sync?limit=100` from a token older than all of
+   them, counting the DynamoDB calls PynamoDB makes. Goal: exactly 10 Queries (one per page).
+
+Usage: python benchmarks/offline_sync.py [--rounds N]. Exits 1 only if an answer is wrong.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+_STAGE = json.loads((ROOT / ".chalice" / "config.json").read_text())["stages"]["test"]
+os.environ.update(_STAGE["environment_variables"])
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "benchmark",
+        "AWS_SECRET_ACCESS_KEY": "benchmark",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+    }
+)
+for _leak in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB"):
+    os.environ.pop(_leak, None)
+
+from moto import mock_aws  # noqa: E402
+from pynamodb.connection.base import Connection  # noqa: E402
+
+from app import app  # noqa: E402
+from chalicelib.api import deps  # noqa: E402
+from sandbox.resources import create_tables  # noqa: E402
+
+USER = "bench-user"
+BATCH = 25
+
+
+class _Context:
+    function_name = "api_handler"
+    aws_request_id = "bench"
+    memory_limit_in_mb = 512
+
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 30_000
+
+
+def invoke(method: str, path: str, resource: str, body: Any = None, **headers: str) -> Any:
+    todo_id = path.rsplit("/", 1)[-1]
+    query = None
+    if "?" in path:
+        path, raw = path.split("?", 1)
+        query = {k: [v] for k, v in (p.split("=", 1) for p in raw.split("&"))}
+    event = {
+        "resource": resource,
+        "path": path,
+        "httpMethod": method,
+        "headers": {"content-type": "application/json", **headers},
+        "multiValueHeaders": {},
+        "queryStringParameters": {k: v[0] for k, v in query.items()} if query else None,
+        "multiValueQueryStringParameters": query,
+        "pathParameters": {"todo_id": todo_id} if "{todo_id}" in resource else None,
+        "stageVariables": None,
+        "requestContext": {
+            "resourcePath": resource,
+            "httpMethod": method,
+            "requestId": str(uuid.uuid4()),
+            "authorizer": {"claims": {"sub": USER}},
+        },
+        "body": None if body is None else json.dumps(body),
+        "isBase64Encoded": False,
+    }
+    answer = app(event, _Context())
+    return answer["statusCode"], json.loads(answer["body"]) if answer.get("body") else None
+
+
+def singles() -> float:
+    start = time.perf_counter()
+    for _ in range(BATCH):
+        status, _ = invoke(
+            "PUT",
+            f"/todos/{uuid.uuid4()}",
+            "/todos/{todo_id}",
+            {"title": "t"},
+            **{"if-none-match": "*"},
+        )
+        assert status == 201, status
+    return time.perf_counter() - start
+
+
+def batch() -> float:
+    requests = [
+        {
+            "id": str(n),
+            "method": "PUT",
+            "url": f"/todos/{uuid.uuid4()}",
+            "headers": {"If-None-Match": "*"},
+            "body": {"title": "t"},
+        }
+        for n in range(BATCH)
+    ]
+    start = time.perf_counter()
+    status, body = invoke("POST", "/todos/batch", "/todos/batch", {"requests": requests})
+    elapsed = time.perf_counter() - start
+    assert status == 200, body
+    assert [r["status"] for r in body["responses"]] == [201] * BATCH, body
+    return elapsed
+
+
+def pull_queries(changes: int) -> tuple[int, dict[str, int]]:
+    _, first = invoke("GET", "/todos/sync?limit=100", "/todos/sync")
+    while first["next_cursor"]:
+        _, first = invoke(
+            "GET", f"/todos/sync?limit=100&cursor={first['next_cursor']}", "/todos/sync"
+        )
+    token = first["sync_token"]
+    for _ in range(changes // BATCH):
+        batch()
+    calls: dict[str, int] = {}
+    real = Connection._make_api_call  # noqa: SLF001
+
+    def counting(self: Connection, operation: str, *args: Any, **kwargs: Any) -> Any:
+        calls[operation] = calls.get(operation, 0) + 1
+        return real(self, operation, *args, **kwargs)
+
+    Connection._make_api_call = counting  # type: ignore[method-assign,assignment]  # noqa: SLF001
+    try:
+        items = 0
+        cursor = ""
+        while True:
+            url = f"/todos/sync?limit=100&token={token}" + (f"&cursor={cursor}" if cursor else "")
+            status, page = invoke("GET", url, "/todos/sync")
+            assert status == 200, page
+            items += len(page["items"])
+            if not page["next_cursor"]:
+                break
+            cursor = page["next_cursor"]
+    finally:
+        Connection._make_api_call = real  # type: ignore[method-assign]  # noqa: SLF001
+    return items, calls
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=15)
+    args = parser.parse_args()
+    with mock_aws():
+        create_tables("test")
+        deps.reset()
+        batch(), singles()  # warm both paths
+        single_times: list[float] = []
+        batch_times: list[float] = []
+        for round_ in range(args.rounds):
+            pair = (singles, batch) if round_ % 2 else (batch, singles)
+            for run in pair:
+                (single_times if run is singles else batch_times).append(run())
+        s, b = statistics.median(single_times), statistics.median(batch_times)
+        print(
+            f"push: 25 single PUTs median {s * 1000:.1f} ms, one batch of 25 {b * 1000:.1f} ms,"
+            f" ratio {b / s:.2f} (goal <= 0.5)"
+        )
+    with mock_aws():
+        create_tables("test")
+        deps.reset()
+        items, calls = pull_queries(1000)
+        print(f"pull: {items} changes at limit=100 took {calls} (goal: exactly 10 Query)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
