@@ -15,13 +15,8 @@ import pytest
 
 from chalicelib.errors import Conflict, NotFound, PreconditionFailed, ValidationError
 from chalicelib.models import POST_LISTING_ATTRIBUTES, PhotoModel, PostModel
-from chalicelib.services.posts import (
-    MAX_BODY_BYTES,
-    PostService,
-    check_slug,
-    derive_slug,
-    post_tag,
-)
+from chalicelib.services.post_fields import MAX_BODY_BYTES, check_slug, derive_slug
+from chalicelib.services.posts import PostService, post_tag
 from sandbox.resources import table_definitions
 from tests.conftest import ROOT
 from tests.helpers import FakeClock

@@ -14,7 +14,7 @@ from typing import Any
 from chalicelib.config import settings
 from chalicelib.models import PostModel, SubscriberModel
 from chalicelib.services import aws
-from chalicelib.services.posts import PUBLISHED
+from chalicelib.services.post_fields import PUBLISHED
 from chalicelib.services.storage import storage_errors
 from chalicelib.services.streams import PoisonRecord, decode, report_failures
 from chalicelib.services.subscriptions import AUDIENCE

@@ -16,7 +16,7 @@ from chalicelib.services import aws, defaults, mail_content, sqs_batches
 from chalicelib.services.deliveries import DeliveryLedger
 from chalicelib.services.fanout import parse_post_mails
 from chalicelib.services.mail_content import Links, MailContent
-from chalicelib.services.posts import PUBLISHED
+from chalicelib.services.post_fields import PUBLISHED
 from chalicelib.services.storage import storage_errors
 from chalicelib.services.streams import decode, report_failures
 from chalicelib.services.subscriptions import ACTIVE, PENDING

@@ -1,11 +1,9 @@
-"""Blog posts: validation, slugs, Markdown rendered once on write, cached public reads."""
+"""Blog posts: writes with optimistic concurrency, cached public reads (fields: post_fields)."""
 
 from __future__ import annotations
 
 import hashlib
-import re
 import time
-import unicodedata
 from collections.abc import Callable
 from typing import Any, Final
 
@@ -18,6 +16,14 @@ from chalicelib.errors import Conflict, NotFound, ValidationError
 from chalicelib.models import PhotoModel, PostModel
 from chalicelib.preconditions import IfMatch, check_if_match
 from chalicelib.services import aws, defaults
+from chalicelib.services.post_fields import (
+    DRAFT,
+    PUBLISHED,
+    clean_fields,
+    derive_slug,
+    is_slug,
+    render_body,
+)
 from chalicelib.services.storage import (
     conditional,
     optimistic_write,
@@ -29,127 +35,12 @@ Json = dict[str, Any]
 # A JSON-ready result and its entity tag (without the quotes).
 Tagged = tuple[Json, str]
 
-DRAFT: Final = "draft"
-PUBLISHED: Final = "published"
-STATUSES = (DRAFT, PUBLISHED)
 # The one value of the by_published index's hash key.
 FEED: Final = "published"
-
-CREATE_FIELDS = ("slug", "title", "summary", "body", "status", "cover_photo_id")
-UPDATE_FIELDS = ("title", "summary", "body", "status", "cover_photo_id")
-MAX_TITLE = 200
-MAX_SUMMARY = 1_000
-MAX_SLUG = 80
-MAX_BODY_BYTES = 100 * 1024
-# Markdown can grow several-fold as HTML (every "<" becomes "&lt;"); this keeps body and HTML
-# together well inside DynamoDB's 400 KB item limit.
-MAX_HTML_BYTES = 256 * 1024
-MAX_PHOTO_ID = 64
 
 CACHE_TTL_SECONDS = 45.0
 CACHE_MAX_LISTS = 128
 CACHE_MAX_POSTS = 512
-
-_SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
-_NOT_SLUG = re.compile(r"[^a-z0-9]+")
-
-
-def derive_slug(title: str) -> str:
-    """Lowercase ASCII letters, digits and single hyphens: "Ünïcode Day!" → "unicode-day"."""
-    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode("ascii")
-    slug = _NOT_SLUG.sub("-", ascii_title.lower()).strip("-")
-    if len(slug) > MAX_SLUG:
-        # Whole words only; a single word longer than the limit is cut.
-        boundary = slug.rfind("-", 0, MAX_SLUG + 1)
-        slug = slug[:boundary] if boundary > 0 else slug[:MAX_SLUG]
-    if not slug:
-        raise ValidationError(
-            "cannot derive a slug from this title (it has no ASCII letters or digits): "
-            "send a slug such as my-first-post"
-        )
-    return slug
-
-
-def check_slug(value: object) -> str:
-    slug = validation.text(value, "slug", min_len=1, max_len=MAX_SLUG)
-    if not _SLUG.fullmatch(slug):
-        raise ValidationError(
-            "slug must be lowercase ASCII letters and digits in words joined by single hyphens, "
-            f"such as my-first-post; not {slug!r}"
-        )
-    return slug
-
-
-def is_slug(value: str) -> bool:
-    return len(value) <= MAX_SLUG and _SLUG.fullmatch(value) is not None
-
-
-def _title(value: object) -> str:
-    # Titles become mail subjects and page titles: one line (text() refuses line breaks).
-    return validation.text(value, "title", min_len=1, max_len=MAX_TITLE, strip=True)
-
-
-def _body(value: object) -> str:
-    body = validation.text(value, "body", max_len=MAX_BODY_BYTES, multiline=True)
-    size = len(body.encode("utf-8"))
-    if size > MAX_BODY_BYTES:
-        raise ValidationError(f"body is {size} bytes of UTF-8; the limit is {MAX_BODY_BYTES}")
-    return body
-
-
-def _clean(data: Json, *, partial: bool) -> Json:
-    """The validated subset of post fields present in a request body."""
-    if partial and "slug" in data:
-        raise ValidationError(
-            "slug cannot be changed (links to the post would break): "
-            "create a new post with the new slug and delete this one"
-        )
-    validation.reject_unknown(data, UPDATE_FIELDS if partial else CREATE_FIELDS)
-    if not partial and "title" not in data:
-        raise ValidationError("title is required")
-    out: Json = {}
-    if "slug" in data:
-        out["slug"] = check_slug(data["slug"])
-    if "title" in data:
-        out["title"] = _title(data["title"])
-    if "summary" in data:
-        summary = data["summary"]
-        out["summary"] = (
-            ""
-            if summary is None
-            else validation.text(
-                summary, "summary", max_len=MAX_SUMMARY, strip=True, multiline=True
-            )
-        )
-    if "body" in data:
-        out["body"] = "" if data["body"] is None else _body(data["body"])
-    if "status" in data:
-        if data["status"] not in STATUSES:
-            raise ValidationError(f"status must be {DRAFT!r} or {PUBLISHED!r}")
-        out["status"] = data["status"]
-    if "cover_photo_id" in data:
-        photo = data["cover_photo_id"]
-        out["cover_photo_id"] = (
-            None
-            if photo is None
-            else validation.text(
-                photo, "cover_photo_id", min_len=1, max_len=MAX_PHOTO_ID, strip=True
-            )
-        )
-    return out
-
-
-def _render(body: str) -> str:
-    # Deferred: markdown-it and nh3 load only when a post is written, never on reads.
-    from chalicelib.services.markup import render  # noqa: PLC0415
-
-    html = render(body)
-    size = len(html.encode("utf-8"))
-    if size > MAX_HTML_BYTES:
-        raise ValidationError(
-            f"body renders to {size} bytes of HTML; the limit is {MAX_HTML_BYTES}: shorten it"
-        )
-    return html
 
 
 def _check_if_match(item: PostModel, if_match: IfMatch) -> None:
@@ -216,7 +107,7 @@ class PostService:
     # -- writes (editors) -------------------------------------------------------------------
 
     def create(self, author: str, data: Json) -> Tagged:
-        fields = _clean(data, partial=False)
+        fields = clean_fields(data, partial=False)
         slug = fields.get("slug") or derive_slug(fields["title"])
         stamp = validation.format_time(self._clock())
         item = PostModel(
@@ -232,7 +123,7 @@ class PostService:
         )
         if item.cover_photo_id:
             self._check_cover(author, item.cover_photo_id)
-        item.body_html = _render(item.body)
+        item.body_html = render_body(item.body)
         self._set_publication(item, stamp)
         with conditional() as write:
             item.save(condition=PostModel.slug.does_not_exist())
@@ -244,7 +135,7 @@ class PostService:
         return _to_json(item), post_tag(item)
 
     def update(self, slug: str, data: Json, if_match: IfMatch = None) -> Tagged:
-        changes = _clean(data, partial=True)
+        changes = clean_fields(data, partial=True)
 
         def apply(item: PostModel, stamp: str) -> None:
             cover = changes.get("cover_photo_id")
@@ -254,7 +145,7 @@ class PostService:
             for name, value in changes.items():
                 setattr(item, name, value)
             if body_changed:
-                item.body_html = _render(item.body)
+                item.body_html = render_body(item.body)
             self._set_publication(item, stamp)
 
         item = self._write(slug, if_match, apply if changes else None)
