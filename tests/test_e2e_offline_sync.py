@@ -1,0 +1,138 @@
+"""Three devices of one user converge over real HTTP against the sandbox: offline queues of
+random creates, patches and deletes (client ids), pushed in batches from threads at once, 412s
+resolved from Current (last writer wins), pulls with sync tokens. Seeded and bounded."""
+
+from __future__ import annotations
+
+import random
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.test_e2e_sandbox import Sandbox, call, create_user, start_sandbox, stop_sandbox
+
+pytestmark = pytest.mark.e2e
+
+Json = dict[str, Any]
+ROUNDS = 6
+OPS_PER_ROUND = 4
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    running = start_sandbox(Path(tmp_path_factory.mktemp("offline")))
+    yield running
+    stop_sandbox(running.process)
+
+
+class Device:
+    def __init__(self, sandbox: Sandbox, token: str, seed: int) -> None:
+        self.sandbox, self.token, self.rng = sandbox, token, random.Random(seed)
+        self.todos: dict[str, Json] = {}
+        self.versions: dict[str, int] = {}  # the highest version seen per id, tombstones too
+        self.queue: list[Json] = []
+        self.sync_token: str | None = None
+
+    def work_offline(self) -> None:
+        for _ in range(OPS_PER_ROUND):
+            choice = self.rng.random()
+            if choice < 0.4 or not self.todos:
+                todo_id = str(uuid.UUID(int=self.rng.getrandbits(128)))
+                create: Json = {"method": "PUT", "id": todo_id, "create": True}
+                self.queue.append(create | {"body": {"title": f"t{self.rng.randrange(1000)}"}})
+            elif choice < 0.8:
+                todo_id = self.rng.choice(sorted(self.todos))
+                body = {"done": self.rng.random() < 0.5, "notes": f"n{self.rng.randrange(1000)}"}
+                self.queue.append({"method": "PATCH", "id": todo_id, "body": body})
+            else:
+                todo_id = self.rng.choice(sorted(self.todos))
+                self.queue.append({"method": "DELETE", "id": todo_id})
+
+    def push(self) -> None:
+        while self.queue:
+            sending, self.queue = self.queue[:25], self.queue[25:]
+            requests = [self._request(n, op) for n, op in enumerate(sending)]
+            response = call(
+                self.sandbox, "POST", "/todos/batch", self.token, {"requests": requests}
+            )
+            assert response.status_code == 200, response.text
+            for op, answer in zip(sending, response.json()["responses"], strict=True):
+                self._resolve(op, answer)
+
+    def _request(self, number: int, op: Json) -> Json:
+        headers = {"If-None-Match": "*"} if op.get("create") else {}
+        if not op.get("create"):
+            headers = {"If-Match": f'"{self.versions.get(op["id"], 0)}"'}
+        request = {"id": str(number), "method": op["method"], "url": f"/todos/{op['id']}"}
+        return request | {"headers": headers} | ({"body": op["body"]} if "body" in op else {})
+
+    def _resolve(self, op: Json, answer: Json) -> None:
+        status, body = answer["status"], answer["body"]
+        if status in (200, 201):
+            self._apply(body)
+        elif status == 204:
+            self.todos.pop(op["id"], None)
+        elif status == 412:
+            current = body["Current"]
+            self._apply(current)
+            if not current.get("deleted") and not op.get("create"):
+                self.queue.append(op)  # last writer wins: again, on the current version
+        else:
+            assert status == 404, answer
+
+    def _apply(self, item: Json) -> None:
+        if item["version"] < self.versions.get(item["id"], 0):
+            return
+        self.versions[item["id"]] = item["version"]
+        if item.get("deleted"):
+            self.todos.pop(item["id"], None)
+        else:
+            self.todos[item["id"]] = item
+
+    def pull(self) -> None:
+        cursor = None
+        while True:
+            query = "limit=7" + (f"&token={self.sync_token}" if self.sync_token else "")
+            query += f"&cursor={cursor}" if cursor else ""
+            page = call(self.sandbox, "GET", f"/todos/sync?{query}", self.token).json()
+            for item in page["items"]:
+                self._apply(item)
+            cursor = page["next_cursor"]
+            if cursor is None:
+                self.sync_token = page["sync_token"]
+                return
+
+    def run(self, errors: list[BaseException]) -> None:
+        try:
+            for _ in range(ROUNDS):
+                self.work_offline()
+                self.push()
+                self.pull()
+        except BaseException as e:
+            errors.append(e)
+
+
+def test_three_devices_converge(sandbox: Sandbox) -> None:
+    user = create_user(sandbox, "devices")
+    devices = [Device(sandbox, user.token, seed) for seed in (11, 22, 33)]
+    errors: list[BaseException] = []
+    threads = [threading.Thread(target=d.run, args=(errors,)) for d in devices]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=240)
+    assert not any(t.is_alive() for t in threads)
+    assert not errors, errors
+    for device in devices:
+        device.push()
+    for device in devices:
+        device.pull()
+    server = Device(sandbox, user.token, 0)
+    server.pull()
+    assert server.todos
+    for device in devices:
+        assert device.todos == server.todos
