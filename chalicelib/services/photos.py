@@ -8,15 +8,13 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist
-
 from chalicelib import validation
 from chalicelib.config import settings
 from chalicelib.cursors import CursorCodec
-from chalicelib.errors import NotFound, ValidationError
+from chalicelib.errors import ValidationError
 from chalicelib.models import PhotoModel
 from chalicelib.services import aws, defaults
-from chalicelib.services.storage import query_page, storage_errors
+from chalicelib.services.storage import get_or_not_found, query_page, storage_errors
 
 log = logging.getLogger(__name__)
 
@@ -153,11 +151,7 @@ class PhotoService:
 
     def _load(self, user_id: str, photo_id: str) -> PhotoModel:
         validation.known_id(photo_id, "photo")
-        try:
-            with storage_errors():
-                return PhotoModel.get(user_id, photo_id, consistent_read=True)
-        except DoesNotExist as e:
-            raise NotFound(f"photo {photo_id} not found") from e
+        return get_or_not_found(PhotoModel, user_id, photo_id, what="photo")
 
     def _to_json(self, item: PhotoModel) -> Json:
         out: Json = {

@@ -26,6 +26,7 @@ from chalicelib.services.post_fields import (
 )
 from chalicelib.services.storage import (
     conditional,
+    get_or_not_found,
     optimistic_write,
     query_page,
     storage_errors,
@@ -221,11 +222,7 @@ class PostService:
     def _load(self, slug: str) -> PostModel:
         if not is_slug(slug):
             raise NotFound(f"post {slug} not found")
-        try:
-            with storage_errors():
-                return PostModel.get(slug, consistent_read=True)
-        except DoesNotExist as e:
-            raise NotFound(f"post {slug} not found") from e
+        return get_or_not_found(PostModel, slug, what="post")
 
     def get(self, slug: str) -> Tagged:
         """Any post, draft or published, straight from the table (editors' preview)."""

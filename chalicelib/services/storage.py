@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import PynamoDBException
+from pynamodb.exceptions import DoesNotExist, PynamoDBException
 from pynamodb.models import Model
 
 from chalicelib.cursors import CursorCodec
-from chalicelib.errors import Conflict, PreconditionFailed, Throttled
+from chalicelib.errors import Conflict, NotFound, PreconditionFailed, Throttled
 
 Json = dict[str, Any]
 
@@ -63,6 +63,17 @@ def storage_errors() -> Iterator[None]:
         if e.cause_response_code in _THROTTLED:
             raise Throttled("the service is busy; retry after a short pause") from e
         raise
+
+
+def get_or_not_found[M: Model](
+    model: type[M], hash_key: str, range_key: str | None = None, *, what: str
+) -> M:
+    """One item by its key, strongly consistent; NotFound (404) names `what` and its id."""
+    try:
+        with storage_errors():
+            return model.get(hash_key, range_key, consistent_read=True)
+    except DoesNotExist as e:
+        raise NotFound(f"{what} {range_key or hash_key} not found") from e
 
 
 def connection_of(model: type[Model]) -> Connection:

@@ -6,8 +6,6 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist
-
 from chalicelib import validation
 from chalicelib.cursors import CursorCodec
 from chalicelib.errors import (
@@ -20,7 +18,13 @@ from chalicelib.errors import (
 from chalicelib.models import TodoModel
 from chalicelib.preconditions import ANY_VERSION, IfMatch, check_if_match
 from chalicelib.services import aws, defaults, idempotency, todo_items
-from chalicelib.services.storage import conditional, optimistic_write, query_page, storage_errors
+from chalicelib.services.storage import (
+    conditional,
+    get_or_not_found,
+    optimistic_write,
+    query_page,
+    storage_errors,
+)
 from chalicelib.services.todo_requests import TodoRequest
 
 Json = dict[str, Any]
@@ -162,11 +166,7 @@ class TodoService:
     def _load_any(self, user_id: str, todo_id: str) -> TodoModel:
         """The todo or its tombstone."""
         validation.known_id(todo_id, "todo")
-        try:
-            with storage_errors():
-                return TodoModel.get(user_id, todo_id, consistent_read=True)
-        except DoesNotExist as e:
-            raise NotFound(f"todo {todo_id} not found") from e
+        return get_or_not_found(TodoModel, user_id, todo_id, what="todo")
 
     def get(self, user_id: str, todo_id: str) -> Json:
         item = self._load_any(user_id, todo_id)
