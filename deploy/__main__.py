@@ -97,24 +97,45 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     given = _parameters(args.parameter, args.mail_sender)
     _require_sender(session, stack, given, args.stage)
     s3 = session.client("s3")
-    account = session.client("sts").get_caller_identity()["Account"]
-    bucket = args.artifact_bucket or artifact_bucket_name(account, region)
-    ensure_bucket(s3, bucket, region)
+    bucket = _artifact_bucket(session, args.artifact_bucket, needed=True)
+    assert bucket is not None  # needed=True always names one
     template = upload_code(s3, built.template(), built.zip_path, bucket, f"code/{args.stage}")
-    outs = deploy_stack(
-        session.client("cloudformation"),
-        s3,
-        name=stack,
-        template=template,
-        parameters=given,
-        region=region,
-        bucket=bucket,
-    )
+    outs = _deploy(session, stack, template, given, bucket)
     print(f"API: {outs['EndpointURL']}")
     _publish_site(session, outs, outs["EndpointURL"])
     report = prewarm(session.client("lambda"), outs["WarmApiName"], region)
     print(f"pre-warm: {json.dumps(report)}")
     return 0
+
+
+def _artifact_bucket(session: boto3.Session, given: str | None, *, needed: bool) -> str | None:
+    """The bucket CloudFormation reads templates and code from, created if missing."""
+    region = str(session.region_name)
+    bucket = given
+    if bucket is None and needed:
+        account = session.client("sts").get_caller_identity()["Account"]
+        bucket = artifact_bucket_name(account, region)
+    if bucket is not None:
+        ensure_bucket(session.client("s3"), bucket, region)
+    return bucket
+
+
+def _deploy(
+    session: boto3.Session,
+    stack: str,
+    template: dict[str, Any],
+    parameters: dict[str, str],
+    bucket: str | None,
+) -> dict[str, str]:
+    return deploy_stack(
+        session.client("cloudformation"),
+        session.client("s3"),
+        name=stack,
+        template=template,
+        parameters=parameters,
+        region=str(session.region_name),
+        bucket=bucket,
+    )
 
 
 def _publish_site(session: boto3.Session, outs: dict[str, str], api_url: str) -> None:
@@ -130,22 +151,8 @@ def cmd_resources(args: argparse.Namespace) -> int:
     _require_sender(session, stack, given, args.stage)
     template = resources_template()
     write_json(template, BUILD / args.stage / "resources.json")
-    s3 = session.client("s3")
-    bucket = args.artifact_bucket
-    if bucket is None and needs_bucket(template):
-        account = session.client("sts").get_caller_identity()["Account"]
-        bucket = artifact_bucket_name(account, str(session.region_name))
-    if bucket is not None:
-        ensure_bucket(s3, bucket, str(session.region_name))
-    outs = deploy_stack(
-        session.client("cloudformation"),
-        s3,
-        name=stack,
-        template=template,
-        parameters=given,
-        region=str(session.region_name),
-        bucket=bucket,
-    )
+    bucket = _artifact_bucket(session, args.artifact_bucket, needed=needs_bucket(template))
+    outs = _deploy(session, stack, template, given, bucket)
     # Names and ARNs only: the cursor secret stays in Secrets Manager (the API reads it).
     env = environment_from_outputs(outs)
     api_url = _chalice_api_url(args.stage)
