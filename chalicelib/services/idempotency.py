@@ -66,11 +66,17 @@ def create_once(
         reasons = e.cancellation_reasons or []
         if len(reasons) < 2 or reasons[1] is None or reasons[1].code != TXN_CONDITION_FAILED:
             raise
-        try:
-            first = IdempotencyModel.get(record.key, consistent_read=True)
-        except DoesNotExist as gone:  # expired and swept between the two calls
-            raise Conflict("Idempotency-Key was just released; retry the request") from gone
-        if first.request_hash != record.request_hash:
-            raise Conflict("Idempotency-Key was already used with a different request body") from e
-        return json.loads(first.response), True
+        return _replay(record, e), True
     return response, False
+
+
+def _replay(record: IdempotencyModel, error: TransactWriteError) -> Json:
+    """The first response to the key, if the first request had the same body; else 409."""
+    try:
+        first = IdempotencyModel.get(record.key, consistent_read=True)
+    except DoesNotExist as gone:  # expired and swept between the two calls
+        raise Conflict("Idempotency-Key was just released; retry the request") from gone
+    if first.request_hash != record.request_hash:
+        raise Conflict("Idempotency-Key was already used with a different request body") from error
+    response: Json = json.loads(first.response)
+    return response

@@ -69,29 +69,37 @@ def _creates(
 ) -> list[Outcome]:
     if len(run) < 2:
         return [_alone(service, user_id, r) for r in run]
-    outcomes: list[Outcome] = []
-    items: list[TodoModel] = []
-    for request in run:
-        try:
-            todo_items.check_id(request.todo_id)
-            fields = todo_items.clean(request.body or {}, partial=False)
-        except DomainError as e:
-            outcomes.append(e)
-            continue
-        stamp = validation.format_time(clock())
-        items.append(todo_items.new_item(user_id, request.todo_id, fields, stamp))
-        outcomes.append(None)
+    prepared = [_prepare(user_id, request, clock) for request in run]
+    if _commit([item for item in prepared if isinstance(item, TodoModel)]):
+        return [_answer(item) for item in prepared]
+    # Nothing was written: each create alone says which id exists (412) and creates the rest.
+    return [
+        _alone(service, user_id, r) if isinstance(p, TodoModel) else p
+        for p, r in zip(prepared, run, strict=True)
+    ]
+
+
+def _commit(items: list[TodoModel]) -> bool:
+    """Create every item in one transaction; False (nothing written) if any id exists."""
     try:
         with TransactWrite(connection=connection_of(TodoModel)) as tx:
             for item in items:
                 tx.save(item, condition=TodoModel.todo_id.does_not_exist())
     except TransactWriteError:
-        # Nothing was written: each create alone says which id exists (412) and creates the rest.
-        return [
-            o if isinstance(o, DomainError) else _alone(service, user_id, r)
-            for o, r in zip(outcomes, run, strict=True)
-        ]
-    written = iter(items)
-    return [
-        o if isinstance(o, DomainError) else todo_items.to_json(next(written)) for o in outcomes
-    ]
+        return False
+    return True
+
+
+def _answer(prepared: TodoModel | DomainError) -> Outcome:
+    return todo_items.to_json(prepared) if isinstance(prepared, TodoModel) else prepared
+
+
+def _prepare(user_id: str, request: TodoRequest, clock: defaults.Clock) -> TodoModel | DomainError:
+    """The todo a create would save, or the error it answers without touching storage."""
+    try:
+        todo_items.check_id(request.todo_id)
+        fields = todo_items.clean(request.body or {}, partial=False)
+    except DomainError as e:
+        return e
+    stamp = validation.format_time(clock())
+    return todo_items.new_item(user_id, request.todo_id, fields, stamp)
