@@ -20,6 +20,9 @@ REFERENCES = ("cover_photo_id",)
 # conditional: RFC 8058's one-click unsubscribe posts a fixed form to the link, whose query
 # carries the token. A valid case gets a token (an unknown one: 404).
 NEEDED_WITH = {("/subscriptions/unsubscribe", "application/x-www-form-urlencoded"): "token"}
+# Headers that exclude each other (PUT creates with If-None-Match, replaces with If-Match): a
+# positive case keeps the first.
+EXCLUSIVE_HEADERS = (("If-Match", "If-None-Match"),)
 # Query parameters that exclude each other (a 400 says so), which OpenAPI cannot express: a
 # positive case keeps the first.
 EXCLUSIVE = (("updated_since", "done"),)
@@ -29,15 +32,34 @@ EXCLUSIVE = (("updated_since", "done"),)
 def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
     """Every phase sends through here (map_case sees only generated cases)."""
     meta = case.meta
-    positive = meta is not None and meta.generation.mode == GenerationMode.POSITIVE
-    if positive and isinstance(case.body, dict):
-        for name in REFERENCES:
-            if case.body.get(name) is not None:
-                case.body[name] = None
+    if meta is not None and meta.generation.mode == GenerationMode.POSITIVE:
+        _valid_body(case)
+        _valid_query_and_headers(case)
+
+
+def _valid_body(case: Any) -> None:
+    if not isinstance(case.body, dict):
+        return
+    for name in REFERENCES:
+        if case.body.get(name) is not None:
+            case.body[name] = None
+    requests = case.body.get("requests")
+    if isinstance(requests, list):
+        # A batch's request ids must differ, which JSON Schema cannot say of a property.
+        for number, request in enumerate(requests):
+            if isinstance(request, dict):
+                request["id"] = str(number)
+
+
+def _valid_query_and_headers(case: Any) -> None:
+    if case.headers:
+        for kept, dropped in EXCLUSIVE_HEADERS:
+            if kept in case.headers:
+                case.headers.pop(dropped, None)
     needed = NEEDED_WITH.get((case.operation.path, case.media_type))
-    if positive and needed and needed not in (case.query or {}):
+    if needed and needed not in (case.query or {}):
         case.query = {**(case.query or {}), needed: "unknown-token"}
-    if positive and case.query:
+    if case.query:
         for name, paths in SERVER_ISSUED.items():
             if paths is None or case.operation.path in paths:
                 case.query.pop(name, None)
