@@ -1,5 +1,4 @@
-"""The input boundary: every value a client sends is parsed here, into a valid value or a
-ValidationError (400) a client can act on; nothing else escapes a parser."""
+"""The input boundary: each client value parses to a valid value or a ValidationError (400)."""
 
 from __future__ import annotations
 
@@ -14,8 +13,7 @@ from chalicelib.errors import NotFound, PayloadTooLarge, ValidationError
 if TYPE_CHECKING:
     from datetime import datetime
 
-# datetime is imported where it is used: every function imports this module at cold start, and
-# most requests never parse a time.
+# datetime is imported where it is used (every function imports this module at cold start).
 
 MAX_BODY_BYTES = 400 * 1024
 DEFAULT_LIMIT = 20
@@ -150,9 +148,7 @@ def text(
         raise ValidationError(f"{field} must be a string, not {_kind(value)}")
     result = value.strip(WHITESPACE) if strip else value
     if len(result) < min_len:
-        raise ValidationError(
-            f"{field} must not be blank" if min_len == 1 else f"{field} is too short"
-        )
+        raise ValidationError(f"{field} must not be blank" if min_len == 1 else f"{field} is short")
     if len(result) > max_len:
         raise ValidationError(f"{field} is {len(result)} characters; the limit is {max_len}")
     if _SURROGATE.search(result):
