@@ -109,12 +109,26 @@ def test_put_with_a_bad_client_id_is_400(client: Client, todo_id: str) -> None:
 
 @pytest.mark.parametrize(
     ("headers", "text"),
-    [({"If-None-Match": '"1"'}, "If-None-Match: *"), ({**CREATE, "If-Match": '"1"'}, "If-Match")],
+    [({"If-None-Match": '"1"'}, "If-None-Match: *")],
 )
-def test_put_with_conflicting_preconditions_is_400(
+def test_put_with_a_tag_in_if_none_match_is_400(
     client: Client, headers: dict[str, str], text: str
 ) -> None:
     assert_error(_put(client, "abc", {"title": "t"}, headers), 400, "BadRequestError", text)
+
+
+def test_put_with_both_preconditions_is_412_or_404(client: Client) -> None:
+    both = {**CREATE, "If-Match": '"1"'}
+    assert_error(_put(client, "abc", {"title": "t"}, both), 404, "NotFoundError")
+    _put(client, "abc", {"title": "t"}, CREATE)
+    body = assert_error(_put(client, "abc", {"title": "u"}, both), 412, "PreconditionFailedError")
+    assert body["Current"]["title"] == "t"
+
+
+def test_batch_repeated_request_id_fails_alone(client: Client) -> None:
+    answers = _batch(client, [_create_request(1, "a"), _create_request(1, "b")]).json_body
+    assert [r["status"] for r in answers["responses"]] == [201, 400]
+    assert "used twice" in answers["responses"][1]["body"]["Message"]
 
 
 def test_put_another_users_id_is_404_to_replace_and_separate_to_create(client: Client) -> None:
@@ -217,7 +231,6 @@ def test_batch_touches_another_users_ids_as_404(client: Client) -> None:
         ({"requests": "x"}, "1 to 25"),
         ({"requests": [1]}, "requests[0] must be an object"),
         ({"requests": [{"method": "DELETE", "url": "/todos/a"}]}, "requests[0].id"),
-        ({"requests": [_create_request(1, "a"), _create_request(1, "b")]}, "used twice"),
         ({"requests": [], "extra": 1}, "unknown field"),
     ],
 )

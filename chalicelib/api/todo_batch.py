@@ -39,7 +39,8 @@ def run_batch(data: Json, apply: Apply) -> list[Json]:
 def parse_batch(data: Json) -> list[Parsed]:
     """Each request's id and what it asks for (or why it is malformed, which fails it alone).
 
-    A batch that is not a list of 1..25 objects with distinct ids fails as a whole (400).
+    A batch that is not a list of 1..25 objects with ids fails as a whole (400); a request
+    whose id an earlier one has fails alone.
     """
     validation.reject_unknown(data, ("requests",))
     requests = data.get("requests")
@@ -55,7 +56,10 @@ def parse_batch(data: Json) -> list[Parsed]:
                 f"requests[{number}].id must be a string of 1 to {MAX_REQUEST_ID} characters"
             )
         if any(request_id == seen for seen, _ in parsed):
-            raise ValidationError(f"requests[{number}].id {request_id!r} is used twice")
+            # Answered in its place: responses are in the order of the requests.
+            repeated = ValidationError(f"requests[{number}].id {request_id!r} is used twice")
+            parsed.append((request_id, repeated))
+            continue
         parsed.append((request_id, _request(request)))
     return parsed
 

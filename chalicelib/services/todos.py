@@ -84,9 +84,13 @@ class TodoService:
         todo_items.check_id(todo_id)
         fields = todo_items.clean(data, partial=False)
         if if_none_match is not None:
-            if if_none_match != ANY_VERSION or if_match is not None:
-                raise ValidationError(
-                    "PUT creates with If-None-Match: * (and no If-Match), or replaces with If-Match"
+            if if_none_match != ANY_VERSION:
+                raise ValidationError("PUT creates with If-None-Match: *, replaces with If-Match")
+            if if_match is not None:
+                # RFC 9110: If-Match needs the todo to exist, If-None-Match: * needs it not to.
+                raise PreconditionFailed(
+                    "If-Match and If-None-Match: * cannot both hold; the todo is in Current",
+                    todo_items.to_json(self._load_any(user_id, todo_id)),
                 )
             return self._create_with_id(user_id, todo_id, fields), True
         if if_match is None:
