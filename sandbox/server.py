@@ -38,6 +38,7 @@ from chalice.local import (
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from sandbox import logs
+from sandbox.atomic import make_dynamodb_atomic
 from sandbox.cognito import TokenVerifier, install
 from sandbox.control import SandboxAwsApp
 from sandbox.env import (
@@ -223,6 +224,7 @@ class MotoServer(ThreadedServer):
             create_backend_app,
         )
 
+        make_dynamodb_atomic()
         # Every AWS call the app makes would be logged; the API's own request log is enough.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         # Bound here because werkzeug calls sys.exit() when it cannot bind a port itself.

@@ -42,6 +42,7 @@ from app import app  # noqa: E402
 from chalicelib import config  # noqa: E402
 from chalicelib.api import deps  # noqa: E402
 from chalicelib.models import ALL_MODELS  # noqa: E402
+from sandbox.atomic import make_dynamodb_atomic  # noqa: E402
 from sandbox.cognito import TokenVerifier, install  # noqa: E402
 from sandbox.resources import Mail, Media, create_mail, create_media, create_tables  # noqa: E402
 
@@ -112,6 +113,7 @@ def _reset_caches() -> None:
 def aws() -> Iterator[None]:
     """moto for every AWS call, with the tables, queues and mail sender of infra/resources.yaml."""
     _reset_caches()
+    make_dynamodb_atomic()
     with mock_aws():
         create_tables("test", _SESSION)
         create_mail("test", os.environ["MAIL_SENDER"], _SESSION)

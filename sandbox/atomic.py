@@ -1,0 +1,27 @@
+"""DynamoDB applies each write atomically; moto does not across threads: one lock makes it so."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+_LOCK = threading.RLock()
+_installed = False
+
+
+def make_dynamodb_atomic() -> None:
+    """Serialise moto's DynamoDB actions (once per process), so that a condition check and its
+    write cannot interleave with another thread's, as they cannot in DynamoDB."""
+    global _installed  # noqa: PLW0603 - a process-wide patch, applied once
+    if _installed:
+        return
+    from moto.dynamodb.responses import DynamoHandler  # noqa: PLC0415 - slow import
+
+    original = DynamoHandler.call_action
+
+    def call_action(self: DynamoHandler) -> Any:
+        with _LOCK:
+            return original(self)
+
+    DynamoHandler.call_action = call_action  # type: ignore[method-assign]
+    _installed = True
