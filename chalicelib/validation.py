@@ -97,32 +97,28 @@ def _check_tree(data: Any) -> None:
     """Depth limit, and no lone surrogate in any key or string, without recursion."""
     level: list[Any] = [data]
     for _ in range(MAX_JSON_DEPTH):
-        below: list[Any] = []
-        for node in level:
-            items = node.items() if isinstance(node, dict) else enumerate(node)
-            for key, value in items:
-                if isinstance(key, str) and _SURROGATE.search(key):
-                    raise ValidationError("a field name in the body is not valid Unicode")
-                if isinstance(value, str) and _SURROGATE.search(value):
-                    raise ValidationError(f"{key} is not valid Unicode (a lone surrogate)")
-                if isinstance(value, dict | list):
-                    below.append(value)
-        if not below:
+        level = [child for node in level for child in _checked_children(node)]
+        if not level:
             return
-        level = below
     raise ValidationError(f"request body nests deeper than {MAX_JSON_DEPTH} levels")
 
 
+def _checked_children(node: dict[str, Any] | list[Any]) -> list[Any]:
+    """The objects and arrays directly inside a node, once its keys and strings are checked."""
+    below: list[Any] = []
+    for key, value in node.items() if isinstance(node, dict) else enumerate(node):
+        if isinstance(key, str) and _SURROGATE.search(key):
+            raise ValidationError("a field name in the body is not valid Unicode")
+        if isinstance(value, str) and _SURROGATE.search(value):
+            raise ValidationError(f"{key} is not valid Unicode (a lone surrogate)")
+        if isinstance(value, dict | list):
+            below.append(value)
+    return below
+
+
 def _kind(value: object) -> str:
-    names = {
-        dict: "an object",
-        list: "an array",
-        str: "a string",
-        bool: "a boolean",
-        int: "a number",
-        float: "a number",
-        type(None): "null",
-    }
+    names: dict[type, str] = {dict: "an object", list: "an array", str: "a string"}
+    names |= {bool: "a boolean", int: "a number", float: "a number", type(None): "null"}
     return names.get(type(value), type(value).__name__)
 
 
@@ -215,28 +211,32 @@ _TIME_HINT = (
 
 @total
 def parse_time(value: object, field: str) -> datetime:
-    from datetime import UTC, datetime, timedelta, timezone  # noqa: PLC0415
-
+    error = f"{field} must be {_TIME_HINT}, not {value!r}"
     found = _DATE_TIME.fullmatch(value) if isinstance(value, str) else None
     if found is None:
-        raise ValidationError(f"{field} must be {_TIME_HINT}, not {value!r}")
+        raise ValidationError(error)
+    try:
+        moment = _moment(found)
+    except (ValueError, OverflowError) as e:
+        raise ValidationError(error) from e
+    if int(found[1]) < MIN_YEAR or not MIN_YEAR <= moment.year <= MAX_YEAR:
+        raise ValidationError(error)
+    return moment
+
+
+def _moment(found: re.Match[str]) -> datetime:
+    """The UTC moment of a matched RFC 3339 date-time; ValueError for impossible dates."""
+    from datetime import UTC, datetime, timedelta, timezone  # noqa: PLC0415
+
     year, month, day, hour, minute, second = (int(part) for part in found.groups()[:6])
     fraction, zulu, sign, off_hours, off_minutes = found.groups()[6:]
     offset = timedelta(minutes=0 if zulu else int(off_hours) * 60 + int(off_minutes))
     micro = int((fraction or "0")[:6].ljust(6, "0"))
     # A leap second (RFC 3339 allows :60) is read as the last microsecond before it.
     leap = second == 60
-    try:
-        zone = timezone(-offset if sign == "-" else offset)
-        moment = datetime(year, month, day, hour, minute, 59 if leap else second, micro, zone)
-        moment = moment.astimezone(UTC)
-    except (ValueError, OverflowError) as e:
-        raise ValidationError(f"{field} must be {_TIME_HINT}, not {value!r}") from e
-    if leap:
-        moment = moment.replace(microsecond=999_999)
-    if year < MIN_YEAR or not MIN_YEAR <= moment.year <= MAX_YEAR:
-        raise ValidationError(f"{field} must be {_TIME_HINT}, not {value!r}")
-    return moment
+    zone = timezone(-offset if sign == "-" else offset)
+    moment = datetime(year, month, day, hour, minute, 59 if leap else second, micro, zone)
+    return moment.astimezone(UTC).replace(microsecond=999_999) if leap else moment.astimezone(UTC)
 
 
 @total
