@@ -86,17 +86,13 @@ def _operations() -> Iterator[tuple[str, str, Json]]:
                 yield path, method, operation
 
 
-def _roles(operation: Json) -> set[str]:
-    requirements: list[Json] = (
-        operation["security"] if "security" in operation else SPEC["security"]
-    )
-    return {
-        role for requirement in requirements for roles in requirement.values() for role in roles
-    }
+def _roles(op: Json) -> set[str]:
+    requirements: list[Json] = op["security"] if "security" in op else SPEC["security"]
+    return {role for r in requirements for roles in r.values() for role in roles}
 
 
 def _secured(operation: Json) -> bool:
-    return bool(operation["security"] if "security" in operation else SPEC["security"])
+    return bool(operation.get("security", SPEC["security"]))
 
 
 def caller(method: str, path: str) -> dict[str, str]:
@@ -174,11 +170,8 @@ def names(client: Client, media: Media) -> dict[str, str]:
     editor = caller("POST", "/posts")
     for body in ({"title": "Draft"}, {"title": "Live", "body": "*hi*", "status": "published"}):
         client.http.post("/posts", headers=editor, body=json.dumps(body).encode())
-    client.http.post(
-        "/subscriptions",
-        headers=caller("POST", "/subscriptions"),
-        body=b'{"email": "ann@example.com"}',
-    )
+    ann = b'{"email": "ann@example.com"}'
+    client.http.post("/subscriptions", headers=caller("POST", "/subscriptions"), body=ann)
     return {
         "todo": todo.json_body["id"],
         "gone": gone.json_body["id"],
@@ -195,18 +188,13 @@ TODO: Final = {"title": "x", "notes": "n", "due": "2026-11-30T17:00:00+02:00", "
 POST: Final = {"slug": "sync", "title": " Sync ", "summary": "How.", "body": "<script>"}
 PHOTO: Final = {"content_type": "image/png", "size": 1, "filename": "a.png"}
 LIVE: Final = "/posts/live"
+B1: Final = {"id": "1", "method": "PUT", "url": "/todos/b1", "body": {"title": "x"}}
 BATCH: Final = {
     "requests": [
-        {
-            "id": "1",
-            "method": "PUT",
-            "url": "/todos/b1",
-            "headers": {"If-None-Match": "*"},
-            "body": {"title": "x"},
-        },
+        {**B1, "headers": {"If-None-Match": "*"}},
         {"id": "2", "method": "PATCH", "url": "/todos/{todo}", "headers": STALE, "body": {}},
         {"id": "3", "method": "DELETE", "url": "/todos/b1"},
-        {"id": "4", "method": "PUT", "url": "/todos/b1", "headers": {}, "body": {"title": "x"}},
+        {**B1, "id": "4", "headers": {}},
     ]
 }
 P = pytest.param
@@ -293,11 +281,7 @@ def test_openapi_next_page_conforms(
 
 
 def _concrete(path: str) -> str:
-    return (
-        path.replace("{todo_id}", "{todo}")
-        .replace("{photo_id}", "{photo}")
-        .replace("{slug}", "draft")
-    )
+    return _fill(path, {"todo_id": "{todo}", "photo_id": "{photo}", "slug": "draft"})
 
 
 SECURED: Final = [(m.upper(), _concrete(p)) for p, m, op in _operations() if _secured(op)]
@@ -374,11 +358,8 @@ def test_openapi_component_examples_match_their_schemas() -> None:
 
 
 def _routes() -> dict[tuple[str, str], RouteEntry]:
-    return {
-        (path, method.lower()): entry
-        for path, entries in app.routes.items()
-        for method, entry in entries.items()
-    }
+    routes = app.routes.items()
+    return {(p, m.lower()): entry for p, entries in routes for m, entry in entries.items()}
 
 
 def test_openapi_documents_exactly_the_app_routes() -> None:
