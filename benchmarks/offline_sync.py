@@ -23,6 +23,8 @@ import statistics
 import sys
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +38,8 @@ os.environ.update(
         "AWS_SECRET_ACCESS_KEY": "benchmark",
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_REGION": "us-east-1",
+        # Metrics as (unshown) log records, not a line of JSON on stdout per request.
+        "METRICS_OUTPUT": "log",
     }
 )
 for _leak in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB"):
@@ -124,15 +128,9 @@ def batch() -> float:
     return elapsed
 
 
-def pull_queries(changes: int) -> tuple[int, dict[str, int]]:
-    _, first = invoke("GET", "/todos/sync?limit=100", "/todos/sync")
-    while first["next_cursor"]:
-        _, first = invoke(
-            "GET", f"/todos/sync?limit=100&cursor={first['next_cursor']}", "/todos/sync"
-        )
-    token = first["sync_token"]
-    for _ in range(changes // BATCH):
-        batch()
+@contextmanager
+def counted() -> Iterator[dict[str, int]]:
+    """The DynamoDB calls PynamoDB makes inside the block, by operation."""
     calls: dict[str, int] = {}
     real = Connection._make_api_call  # noqa: SLF001
 
@@ -142,6 +140,21 @@ def pull_queries(changes: int) -> tuple[int, dict[str, int]]:
 
     Connection._make_api_call = counting  # type: ignore[method-assign,assignment]  # noqa: SLF001
     try:
+        yield calls
+    finally:
+        Connection._make_api_call = real  # type: ignore[method-assign]  # noqa: SLF001
+
+
+def pull_queries(changes: int) -> tuple[int, dict[str, int]]:
+    _, first = invoke("GET", "/todos/sync?limit=100", "/todos/sync")
+    while first["next_cursor"]:
+        _, first = invoke(
+            "GET", f"/todos/sync?limit=100&cursor={first['next_cursor']}", "/todos/sync"
+        )
+    token = first["sync_token"]
+    for _ in range(changes // BATCH):
+        batch()
+    with counted() as calls:
         items = 0
         cursor = ""
         while True:
@@ -152,8 +165,6 @@ def pull_queries(changes: int) -> tuple[int, dict[str, int]]:
             if not page["next_cursor"]:
                 break
             cursor = page["next_cursor"]
-    finally:
-        Connection._make_api_call = real  # type: ignore[method-assign]  # noqa: SLF001
     return items, calls
 
 
@@ -176,6 +187,11 @@ def main() -> int:
             f"push: 25 single PUTs median {s * 1000:.1f} ms, one batch of 25 {b * 1000:.1f} ms,"
             f" ratio {b / s:.2f} (goal <= 0.5)"
         )
+        with counted() as single_calls:
+            singles()
+        with counted() as batch_calls:
+            batch()
+        print(f"push: DynamoDB calls of 25 single PUTs {single_calls}, of one batch {batch_calls}")
     with mock_aws():
         create_tables("test")
         deps.reset()
