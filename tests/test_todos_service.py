@@ -319,7 +319,9 @@ def test_create_expired_key_can_be_reused(aws: None) -> None:
     assert second["id"] != first["id"]
 
 
-@pytest.mark.parametrize("key", ["", "k" * 65, "tab\there"])
+@pytest.mark.parametrize(
+    "key", ["", "k" * 65, "tab\there", "with space", "caf\u00e9", "nb\u00a0sp"]
+)
 def test_create_rejects_bad_idempotency_key(service: TodoService, key: str) -> None:
     with pytest.raises(ValidationError, match="Idempotency-Key"):
         service.create("alice", {"title": "t"}, key)

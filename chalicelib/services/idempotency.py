@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,6 +21,8 @@ Json = dict[str, Any]
 
 IDEMPOTENCY_TTL = timedelta(hours=24)
 MAX_IDEMPOTENCY_KEY = 64
+# Visible ASCII only (a UUID fits): what any HTTP stack carries unchanged in a header.
+_KEY = re.compile(rf"[!-~]{{1,{MAX_IDEMPOTENCY_KEY}}}")
 
 
 def request_hash(data: Json) -> str:
@@ -43,9 +46,10 @@ def create_once(
     Returns the response and whether it is the replay of an earlier request with that key
     (then nothing is created); the same key with another body is a 409.
     """
-    if not key or len(key) > MAX_IDEMPOTENCY_KEY or not key.isprintable():
+    if not _KEY.fullmatch(key):
         raise ValidationError(
-            f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} printable characters"
+            f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} visible ASCII characters, "
+            "such as a UUID"
         )
     record = IdempotencyModel(
         f"{owner}:{key}",
