@@ -109,6 +109,19 @@ def _reset_caches() -> None:
         model._connection = None  # noqa: SLF001 - a client built under another mock
 
 
+@pytest.fixture(scope="module")
+def moto() -> Iterator[str]:
+    """A moto server on a free loopback port, for the tests that talk to AWS over HTTP."""
+    from sandbox.server import MotoServer  # noqa: PLC0415 - only these tests need it
+
+    server = MotoServer("127.0.0.1", 0)
+    server.start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
 @pytest.fixture
 def aws() -> Iterator[None]:
     """moto for every AWS call, with the tables, queues and mail sender of infra/resources.yaml."""

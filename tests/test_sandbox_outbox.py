@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,6 @@ from sandbox.outbox import (
     read_outbox,
     render,
 )
-from sandbox.server import MotoServer
 
 SENDER = "blog@example.com"
 WELCOME_HTML = (
@@ -256,16 +254,6 @@ def test_render_an_empty_outbox(to: str | None, as_json: bool, expected: str) ->
 
 
 # -- against moto's server --------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def moto() -> Iterator[str]:
-    server = MotoServer("127.0.0.1", 0)
-    server.start()
-    try:
-        yield server.url
-    finally:
-        server.stop()
 
 
 def send(moto: str, to: str, subject: str) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
@@ -19,20 +18,9 @@ from sandbox.persist import (
     restore_messages,
     restore_users,
 )
-from sandbox.server import MotoServer
 
 REGION = "us-east-1"
 PASSWORD = "Passw0rd!!"
-
-
-@pytest.fixture(scope="module")
-def moto() -> Iterator[str]:
-    server = MotoServer("127.0.0.1", 0)
-    server.start()
-    try:
-        yield server.url
-    finally:
-        server.stop()
 
 
 @pytest.fixture

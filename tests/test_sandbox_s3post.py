@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,22 +14,11 @@ from botocore.config import Config
 
 from sandbox.env import aws_environment
 from sandbox.s3post import PostRefused, check_post
-from sandbox.server import MotoServer
 
 CONTENT_TYPE = "image/jpeg"
 SIZE = 100
 _CREDENTIALS = aws_environment("", "")
 SECRETS = {_CREDENTIALS["AWS_ACCESS_KEY_ID"]: _CREDENTIALS["AWS_SECRET_ACCESS_KEY"]}
-
-
-@pytest.fixture(scope="module")
-def moto() -> Iterator[str]:
-    server = MotoServer("127.0.0.1", 0)
-    server.start()
-    try:
-        yield server.url
-    finally:
-        server.stop()
 
 
 def _s3(endpoint: str, signature_version: str = "s3v4") -> Any:
