@@ -7,10 +7,10 @@ import dataclasses
 import json
 import os
 import sys
-from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
 
-from sandbox.env import (
+from sandbox.endpoints import NOT_RUNNING, read_endpoints
+from sandbox.settings import (
     DEFAULT_API_PORT,
     DEFAULT_AWS_PORT,
     DEFAULT_REGION,
@@ -19,23 +19,10 @@ from sandbox.env import (
     DEFAULT_SNAPSHOT_SECONDS,
     DEFAULT_WARM_CONCURRENCY,
     ENDPOINTS_FILE,
-    NOT_RUNNING,
     SandboxError,
     SandboxSettings,
-    call_sandbox,
-    point_at_sandbox,
-    read_endpoints,
     sandbox_dir,
 )
-
-if TYPE_CHECKING:
-    import boto3
-
-# boto3's per-service stubs are optional extras; the DynamoDB client is typed loosely.
-DynamoDBClient = Any
-
-EDITORS_GROUP = "editors"
-_BATCH = 25  # BatchWriteItem's limit
 
 _DESCRIPTION = """\
 The local sandbox of MyTodoList: moto stands in for AWS, the API runs under Chalice's local
@@ -62,28 +49,6 @@ environment:
   SANDBOX_SCHEDULE_SECONDS  period of schedules (the warmer) (default {DEFAULT_SCHEDULE_SECONDS})
   SANDBOX_WARM_CONCURRENCY  the warmer's concurrent calls (default {DEFAULT_WARM_CONCURRENCY})
   AWS_DEFAULT_REGION region of the fake AWS (default {DEFAULT_REGION})"""
-
-
-def describe_password_policy(policy: dict[str, Any]) -> str:
-    """The pool's password rules in words, for the error a weak password gets."""
-    rules = [f"at least {policy.get('MinimumLength', 8)} characters"]
-    for key, words in (
-        ("RequireUppercase", "an upper-case letter"),
-        ("RequireLowercase", "a lower-case letter"),
-        ("RequireNumbers", "a digit"),
-        ("RequireSymbols", "a symbol"),
-    ):
-        if policy.get(key):
-            rules.append(words)
-    return "passwords need " + ", ".join(rules)
-
-
-def _password_policy() -> dict[str, Any]:
-    from sandbox.resources import resources_of  # noqa: PLC0415 - only on this error path
-
-    ((_, pool),) = resources_of("AWS::Cognito::UserPool").items()
-    policy: dict[str, Any] = pool["Properties"]["Policies"]["PasswordPolicy"]
-    return policy
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -118,9 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     create.add_argument("email", help="e-mail address, also the username")
     create.add_argument("password", help="10+ characters with upper, lower case and a digit")
-    create.add_argument(
-        "--editor", action="store_true", help=f"add the user to the `{EDITORS_GROUP}` group"
-    )
+    create.add_argument("--editor", action="store_true", help="add the user to the `editors` group")
 
     token = commands.add_parser(
         "token",
@@ -159,180 +122,32 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _connect() -> tuple[dict[str, Any], boto3.Session]:
-    """The running sandbox's endpoints and a session that can only reach its moto."""
-    import boto3  # noqa: PLC0415 - keeps `--help` fast
-
-    endpoints = read_endpoints(sandbox_dir(os.environ) / ENDPOINTS_FILE)
-    point_at_sandbox(os.environ, endpoints["aws_endpoint_url"], endpoints["region"])
-    return endpoints, boto3.Session(region_name=endpoints["region"])
-
-
-def _error_code(error: Exception) -> str:
-    response: Any = getattr(error, "response", None) or {}
-    return str(response.get("Error", {}).get("Code", ""))
-
-
-def create_user(email: str, password: str, *, editor: bool) -> str:
-    """Create a confirmed user; returns its `sub`."""
-    from botocore.exceptions import ClientError  # noqa: PLC0415
-
-    endpoints, session = _connect()
-    cognito = session.client("cognito-idp")
-    pool_id = endpoints["user_pool_id"]
-    try:
-        created = cognito.admin_create_user(
-            UserPoolId=pool_id,
-            Username=email,
-            UserAttributes=[
-                {"Name": "email", "Value": email},
-                {"Name": "email_verified", "Value": "true"},
-            ],
-            MessageAction="SUPPRESS",
-        )
-    except ClientError as e:
-        if _error_code(e) == "UsernameExistsException":
-            raise SandboxError(f"a user {email} already exists") from e
-        raise
-    try:
-        cognito.admin_set_user_password(
-            UserPoolId=pool_id, Username=email, Password=password, Permanent=True
-        )
-    except ClientError as e:
-        # A user without a usable password would only be in the way of the next attempt.
-        cognito.admin_delete_user(UserPoolId=pool_id, Username=email)
-        if _error_code(e) == "InvalidPasswordException":
-            raise SandboxError(
-                f"the password was refused: {describe_password_policy(_password_policy())}"
-            ) from e
-        raise
-    if editor:
-        cognito.admin_add_user_to_group(UserPoolId=pool_id, Username=email, GroupName=EDITORS_GROUP)
-    attributes = {a["Name"]: a.get("Value", "") for a in created["User"].get("Attributes", [])}
-    return str(attributes["sub"])
-
-
-def id_token(email: str, password: str) -> str:
-    from botocore.exceptions import ClientError  # noqa: PLC0415
-
-    endpoints, session = _connect()
-    cognito = session.client("cognito-idp")
-    try:
-        result = cognito.initiate_auth(
-            AuthFlow="USER_PASSWORD_AUTH",
-            ClientId=endpoints["user_pool_client_id"],
-            AuthParameters={"USERNAME": email, "PASSWORD": password},
-        )
-    except ClientError as e:
-        if _error_code(e) in {"NotAuthorizedException", "UserNotFoundException"}:
-            raise SandboxError(
-                "wrong e-mail or password (create the user with `user create` first)"
-            ) from e
-        raise
-    if "AuthenticationResult" not in result:
-        raise SandboxError(f"sign-in needs a {result.get('ChallengeName')} challenge first")
-    return str(result["AuthenticationResult"]["IdToken"])
-
-
-def _table_keys(dynamodb: DynamoDBClient, table: str) -> list[str]:
-    schema = dynamodb.describe_table(TableName=table)["Table"]["KeySchema"]
-    return [k["AttributeName"] for k in schema]
-
-
-def _item_keys(dynamodb: DynamoDBClient, table: str, keys: list[str]) -> Iterator[Any]:
-    names = {f"#k{i}": key for i, key in enumerate(keys)}
-    for page in dynamodb.get_paginator("scan").paginate(
-        TableName=table,
-        ProjectionExpression=", ".join(names),
-        ExpressionAttributeNames=names,
-        ConsistentRead=True,
-    ):
-        yield from page.get("Items", [])
-
-
-def _delete_all(dynamodb: DynamoDBClient, table: str) -> int:
-    # Collected first: deleting while a scan pages through the table can skip items.
-    items = list(_item_keys(dynamodb, table, _table_keys(dynamodb, table)))
-    for start in range(0, len(items), _BATCH):
-        pending: Any = {
-            table: [{"DeleteRequest": {"Key": key}} for key in items[start : start + _BATCH]]
-        }
-        while pending:
-            pending = dynamodb.batch_write_item(RequestItems=pending).get("UnprocessedItems")
-    return len(items)
-
-
-def _empty_tables(dynamodb: DynamoDBClient) -> list[str]:
-    # The tables moto holds, not the template's: the template may have changed since `run`.
-    tables = [
-        name
-        for page in dynamodb.get_paginator("list_tables").paginate()
-        for name in page.get("TableNames", [])
-    ]
-    return [f"{table}: {_delete_all(dynamodb, table)} items deleted" for table in sorted(tables)]
-
-
-def _delete_users(cognito: Any, pool_id: str) -> str:
-    names = [
-        user["Username"]
-        for page in cognito.get_paginator("list_users").paginate(UserPoolId=pool_id)
-        for user in page.get("Users", [])
-        if "Username" in user
-    ]
-    for name in names:
-        cognito.admin_delete_user(UserPoolId=pool_id, Username=name)
-    return f"user pool {pool_id}: {len(names)} users deleted"
-
-
-def forget_saved_state() -> list[str]:
-    """With no sandbox running, `reset` deletes what the next `run` would restore."""
-    from sandbox.state import STATE_DIR, StateStore  # noqa: PLC0415
-
-    store = StateStore(sandbox_dir(os.environ) / STATE_DIR)
-    if store.clear():
-        return [f"{NOT_RUNNING}; deleted its saved state in {store.directory}"]
-    return [f"{NOT_RUNNING}, and there is no saved state in {store.directory}"]
-
-
-def reset(*, users: bool) -> list[str]:
-    """Empty every app table and the outbox (and the user pool with users=True), then save."""
-    try:
-        endpoints, session = _connect()
-    except SandboxError as e:
-        if NOT_RUNNING not in str(e):
-            raise
-        return forget_saved_state()
-    report = _empty_tables(session.client("dynamodb"))
-    if users:
-        report.append(_delete_users(session.client("cognito-idp"), endpoints["user_pool_id"]))
-    aws = str(endpoints["aws_endpoint_url"])
-    cleared = call_sandbox(aws, "outbox/clear", method="POST")
-    report.append(f"mail outbox: {cleared['deleted']} mails deleted")
-    # Saved now: a crash before the next periodic snapshot must not bring the data back.
-    call_sandbox(aws, "snapshot", method="POST")
-    return report
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         if args.command == "run":
-            from sandbox.server import run  # noqa: PLC0415 - chalice and moto only for `run`
+            from sandbox.run import run  # noqa: PLC0415 - chalice and moto only for `run`
 
             settings = SandboxSettings.from_environ(os.environ)
             return run(dataclasses.replace(settings, fresh=args.fresh))
         if args.command == "user":
+            from sandbox.users import create_user  # noqa: PLC0415 - boto3 only where needed
+
             print(create_user(args.email, args.password, editor=args.editor))
         elif args.command == "token":
+            from sandbox.users import id_token  # noqa: PLC0415
+
             print(id_token(args.email, args.password))
         elif args.command == "reset":
+            from sandbox.reset import reset  # noqa: PLC0415
+
             print("\n".join(reset(users=args.users)))
         elif args.command == "mail":
             from sandbox.outbox import show  # noqa: PLC0415
 
             print(show(to=args.to, as_json=args.json))
         elif args.command == "fire":
-            from sandbox.server import fire  # noqa: PLC0415 - chalice only for `fire`
+            from sandbox.handlers import fire  # noqa: PLC0415 - chalice only for `fire`
 
             endpoints = read_endpoints(sandbox_dir(os.environ) / ENDPOINTS_FILE)
             print(json.dumps(fire(endpoints, args.handler), indent=2, default=str))

@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from sandbox.env import ROOT
+from sandbox.settings import ROOT
 
 FUNCTIONS = ROOT / "infra" / "functions.yaml"
 _HEADER = "gatewayresponse.header."

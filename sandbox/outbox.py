@@ -20,7 +20,8 @@ from email.utils import getaddresses
 from html.parser import HTMLParser
 from typing import Any
 
-from sandbox.env import ENDPOINTS_FILE, SandboxError, call_sandbox, read_endpoints, sandbox_dir
+from sandbox.endpoints import call_sandbox, read_endpoints
+from sandbox.settings import ENDPOINTS_FILE, SandboxError, sandbox_dir
 
 # The sandbox's control route with the outbox in data.json's shape (sandbox.control).
 OUTBOX_PATH = "outbox"

@@ -13,7 +13,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from botocore.config import Config
@@ -21,73 +20,23 @@ from chalice import Chalice
 from chalice.app import DynamoDBEventConfig, ScheduledEventConfig, SQSEventConfig
 from chalice.local import LambdaContext
 
-from deploy.functions import scheduled_event as deploy_scheduled_event
 from sandbox import logs
+from sandbox.lambda_events import (
+    Handler,
+    failed_ids,
+    schedule_seconds,
+    scheduled_event,
+    sqs_event,
+    stream_event,
+)
 
 log = logging.getLogger("sandbox.pump")
 
-ACCOUNT = "123456789012"  # moto's default account
-
-Handler = Callable[[dict[str, Any], Any], Any]
 # Wait this long before a failed SQS message or stream batch is tried again.
 RETRY_DELAY_SECONDS = 1
 # Lambda retries a stream batch until the record expires; the template caps it, and so do we.
 STREAM_MAX_ATTEMPTS = 3
 _IDLE = 0.2
-
-
-def failed_ids(result: Any) -> set[str] | None:
-    """The item identifiers a handler reported as failed; None when it reported nothing."""
-    if not isinstance(result, dict) or "batchItemFailures" not in result:
-        return None
-    return {str(f["itemIdentifier"]) for f in result["batchItemFailures"]}
-
-
-def sqs_event(messages: list[dict[str, Any]], queue_arn: str, region: str) -> dict[str, Any]:
-    """An SQS batch as Lambda delivers it."""
-    return {
-        "Records": [
-            {
-                "messageId": m["MessageId"],
-                "receiptHandle": m["ReceiptHandle"],
-                "body": m["Body"],
-                "attributes": m.get("Attributes", {}),
-                "messageAttributes": m.get("MessageAttributes", {}),
-                "md5OfBody": m.get("MD5OfBody", ""),
-                "eventSource": "aws:sqs",
-                "eventSourceARN": queue_arn,
-                "awsRegion": region,
-            }
-            for m in messages
-        ]
-    }
-
-
-def stream_event(records: list[dict[str, Any]], stream_arn: str) -> dict[str, Any]:
-    """A DynamoDB stream batch as Lambda delivers it: ARN set, creation time as epoch seconds."""
-    out = []
-    for record in records:
-        data = dict(record["dynamodb"])
-        created = data.get("ApproximateCreationDateTime")
-        if isinstance(created, datetime):
-            data["ApproximateCreationDateTime"] = created.timestamp()
-        out.append({**record, "dynamodb": data, "eventSourceARN": stream_arn})
-    return {"Records": out}
-
-
-def scheduled_event(rule: str, region: str) -> dict[str, Any]:
-    """An EventBridge scheduled event for one of the app's rules, in moto's account."""
-    return deploy_scheduled_event(region, account=ACCOUNT, rule=rule)
-
-
-def schedule_seconds(expression: Any) -> float:
-    """Seconds between runs of a rate() expression; cron() schedules count as hourly here."""
-    text = expression if isinstance(expression, str) else expression.to_string()
-    if text.startswith("rate(") and text.endswith(")"):
-        amount, unit = text[5:-1].split()
-        per = {"minute": 60, "hour": 3600, "day": 86400}[unit.rstrip("s")]
-        return float(amount) * per
-    return 3600.0
 
 
 @dataclass
@@ -210,15 +159,23 @@ class EventPump:
             AttributeNames=["All"],
             MessageAttributeNames=["All"],
         ).get("Messages", [])
-        if not messages:
-            return
+        if messages:
+            self._settle(url, messages, self._sqs_failures(config, arn, messages))
+
+    def _sqs_failures(
+        self, config: SQSEventConfig, arn: str, messages: list[dict[str, Any]]
+    ) -> set[str]:
+        """The ids of the messages to deliver again."""
         try:
             result = self._invoke(config.name, sqs_event(messages, arn, self._region))
-            # Reporting nothing means the whole batch succeeded.
-            failed = failed_ids(result) or set()
         except Exception:
             log.exception("%s raised: the whole batch will be retried", config.name)
-            failed = {m["MessageId"] for m in messages}
+            return {m["MessageId"] for m in messages}
+        # Reporting nothing means the whole batch succeeded.
+        return failed_ids(result) or set()
+
+    def _settle(self, url: str, messages: list[dict[str, Any]], failed: set[str]) -> None:
+        """Delete what was done; make what failed visible again soon."""
         done = [m for m in messages if m["MessageId"] not in failed]
         retry = [m for m in messages if m["MessageId"] in failed]
         for start in range(0, len(done), 10):

@@ -46,22 +46,40 @@ ACCOUNT_ID = "123456789012"  # moto's default account
 
 def resolve(value: Any, params: dict[str, str], refs: dict[str, str]) -> Any:
     """Resolve the intrinsics the template uses: Fn::Sub, Ref and Fn::GetAtt (as "Name.Attr")."""
-    params = {"AWS::AccountId": ACCOUNT_ID, **params}
-    if isinstance(value, dict) and len(value) == 1:
-        ((fn, arg),) = value.items()
-        if fn == "Fn::Sub":
-            text = str(arg)
-            for name, replacement in {**params, **refs}.items():
-                text = text.replace("${" + name + "}", replacement)
-            return text
-        if fn == "Ref":
-            return params.get(arg) or refs[arg]
-        if fn == "Fn::GetAtt":
-            return refs[".".join(arg)]
+    return _resolve(value, {"AWS::AccountId": ACCOUNT_ID, **params}, refs)
+
+
+def _sub(arg: Any, params: dict[str, str], refs: dict[str, str]) -> str:
+    text = str(arg)
+    for name, replacement in {**params, **refs}.items():
+        text = text.replace("${" + name + "}", replacement)
+    return text
+
+
+def _ref(arg: Any, params: dict[str, str], refs: dict[str, str]) -> str:
+    return params.get(arg) or refs[arg]
+
+
+def _get_att(arg: Any, params: dict[str, str], refs: dict[str, str]) -> str:
+    return refs[".".join(arg)]
+
+
+_INTRINSICS: dict[str, Callable[[Any, dict[str, str], dict[str, str]], str]] = {
+    "Fn::Sub": _sub,
+    "Ref": _ref,
+    "Fn::GetAtt": _get_att,
+}
+
+
+def _resolve(value: Any, params: dict[str, str], refs: dict[str, str]) -> Any:
     if isinstance(value, dict):
-        return {k: resolve(v, params, refs) for k, v in value.items()}
+        if len(value) == 1:
+            ((fn, arg),) = value.items()
+            if fn in _INTRINSICS:
+                return _INTRINSICS[fn](arg, params, refs)
+        return {k: _resolve(v, params, refs) for k, v in value.items()}
     if isinstance(value, list):
-        return [resolve(v, params, refs) for v in value]
+        return [_resolve(v, params, refs) for v in value]
     return value
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import socketserver
 import threading
 
-from sandbox.env import SandboxError, url
+from sandbox.settings import SandboxError, url
 
 _STOP_TIMEOUT = 5.0
 # How often a server thread looks for shutdown(): Ctrl-C should feel immediate.

@@ -13,8 +13,8 @@ from typing import Any
 from urllib.parse import unquote
 
 from deploy.site import CONTENT_TYPES, page_body
-from sandbox.env import ROOT, SandboxError
 from sandbox.serving import ThreadedServer
+from sandbox.settings import ROOT, SandboxError
 
 SITE_DIR = ROOT / "site"
 CONFIG_PATH = "/config.js"

@@ -112,7 +112,7 @@ def _reset_caches() -> None:
 @pytest.fixture(scope="module")
 def moto() -> Iterator[str]:
     """A moto server on a free loopback port, for the tests that talk to AWS over HTTP."""
-    from sandbox.server import MotoServer  # noqa: PLC0415 - only these tests need it
+    from sandbox.aws import MotoServer  # noqa: PLC0415 - only these tests need it
 
     server = MotoServer("127.0.0.1", 0)
     server.start()

@@ -14,7 +14,7 @@ from botocore.config import Config
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
-from sandbox.pump import sqs_event, stream_event
+from sandbox.lambda_events import sqs_event, stream_event
 from sandbox.resources import stream_arns
 
 REGION = "us-east-1"

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.cli import build_parser, describe_password_policy, main
+from sandbox.cli import build_parser, main
+from sandbox.users import describe_password_policy
 
 
 def test_cli_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:

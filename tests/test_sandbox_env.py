@@ -8,19 +8,15 @@ from pathlib import Path
 
 import pytest
 
+from sandbox.endpoints import read_endpoints, remove_endpoints, write_endpoints
 from sandbox.env import (
-    ROOT,
-    SandboxError,
-    SandboxSettings,
     app_environment,
     placeholders,
     point_at_sandbox,
-    read_endpoints,
-    remove_endpoints,
     stage_environment,
     table_variable,
-    write_endpoints,
 )
+from sandbox.settings import ROOT, SandboxError, SandboxSettings
 
 DEV_ENV = {
     "APP_STAGE": "dev",

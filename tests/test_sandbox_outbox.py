@@ -12,7 +12,7 @@ import boto3
 import pytest
 
 from sandbox.cli import build_parser, main
-from sandbox.env import SandboxError, call_sandbox, write_endpoints
+from sandbox.endpoints import call_sandbox, write_endpoints
 from sandbox.outbox import (
     Mail,
     format_mail,
@@ -21,6 +21,7 @@ from sandbox.outbox import (
     read_outbox,
     render,
 )
+from sandbox.settings import SandboxError
 
 SENDER = "blog@example.com"
 WELCOME_HTML = (

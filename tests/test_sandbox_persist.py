@@ -8,16 +8,14 @@ from typing import Any
 import boto3
 import pytest
 
-from sandbox.persist import (
+from sandbox.capture import (
     capture_mails,
     capture_messages,
     capture_users,
     clear_outbox,
     outbox_data,
-    restore_mails,
-    restore_messages,
-    restore_users,
 )
+from sandbox.restore import restore_mails, restore_messages, restore_users
 
 REGION = "us-east-1"
 PASSWORD = "Passw0rd!!"

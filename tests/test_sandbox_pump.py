@@ -13,7 +13,8 @@ from chalice import Chalice
 from chalice.app import DynamoDBEvent, SQSEvent
 from moto import mock_aws
 
-from sandbox.pump import EventPump, failed_ids, schedule_seconds, stream_event
+from sandbox.lambda_events import failed_ids, schedule_seconds, stream_event
+from sandbox.pump import EventPump
 
 QUEUE = "pump-test"
 

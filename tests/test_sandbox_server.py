@@ -13,18 +13,14 @@ import pytest
 import requests
 from chalice import Chalice, CognitoUserPoolAuthorizer
 
+from sandbox.api import ApiServer, chalice_config, error_body
+from sandbox.aws import MotoServer
 from sandbox.cognito import TokenVerifier
-from sandbox.env import SandboxError, SandboxSettings, write_endpoints
+from sandbox.endpoints import write_endpoints
 from sandbox.gateway import gateway_response
-from sandbox.server import (
-    ApiServer,
-    MotoServer,
-    Sandbox,
-    banner,
-    chalice_config,
-    error_body,
-    python_command,
-)
+from sandbox.run import banner, python_command
+from sandbox.server import Sandbox
+from sandbox.settings import SandboxError, SandboxSettings
 from tests.conftest import CLIENT_ID, ISSUER, JWKS, make_token
 
 _cognito = CognitoUserPoolAuthorizer("Pool", provider_arns=["arn:aws:cognito-idp:::userpool/x"])

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from sandbox.env import SandboxError
+from sandbox.settings import SandboxError
 from sandbox.site import SITE_DIR, SiteServer, config_script
 
 API_URL = "http://127.0.0.1:8000"

@@ -10,7 +10,7 @@ from typing import Any
 import boto3
 import pytest
 
-from sandbox.persist import Restorer
+from sandbox.restore import Restorer
 from sandbox.state import FORMAT, Snapshot, StateError, StateStore, digest_of, from_json, to_json
 
 ITEM = {"id": {"S": "1"}, "blob": {"B": b"\x00\xff"}}

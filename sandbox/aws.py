@@ -1,0 +1,66 @@
+"""moto's server in this process, standing in for every AWS service, with the control routes."""
+
+from __future__ import annotations
+
+import logging
+import socket
+from collections.abc import Callable
+from typing import Any
+
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from sandbox.atomic import make_dynamodb_atomic
+from sandbox.capture import clear_outbox, outbox_data
+from sandbox.control import SandboxAwsApp
+from sandbox.env import aws_environment
+from sandbox.serving import ThreadedServer
+from sandbox.settings import DEFAULT_REGION
+
+
+class MotoServer(ThreadedServer):
+    """moto's server, in this process, standing in for every AWS service."""
+
+    name = "aws"
+
+    def __init__(self, host: str, port: int, region: str = DEFAULT_REGION) -> None:
+        super().__init__(host, port)
+        # The sandbox's credentials: the one key the S3 POST checks accept.
+        credentials = aws_environment("", "")
+        self._secrets = {credentials["AWS_ACCESS_KEY_ID"]: credentials["AWS_SECRET_ACCESS_KEY"]}
+        self.actions: dict[tuple[str, str], Callable[[], Any]] = {
+            ("GET", "outbox"): lambda: outbox_data(region),
+            ("POST", "outbox/clear"): lambda: {"deleted": clear_outbox(region)},
+        }
+
+    def _bind(self) -> BaseWSGIServer:
+        from moto.moto_server.werkzeug_app import (  # noqa: PLC0415 - slow import, only here
+            DomainDispatcherApplication,
+            MotoRequestHandler,
+            create_backend_app,
+        )
+
+        make_dynamodb_atomic()
+        # Every AWS call the app makes would be logged; the API's own request log is enough.
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        # Bound here because werkzeug calls sys.exit() when it cannot bind a port itself.
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((self._host, self._port))
+            sock.listen(128)
+        except OSError as e:
+            sock.close()
+            raise self.cannot_listen("AWS (moto)", "SANDBOX_AWS_PORT", e) from e
+        app = SandboxAwsApp(DomainDispatcherApplication(create_backend_app), self._secrets)
+        app.actions = self.actions
+        try:
+            return make_server(
+                self._host,
+                sock.getsockname()[1],
+                app,
+                threaded=True,
+                request_handler=MotoRequestHandler,
+                fd=sock.fileno(),
+            )
+        finally:
+            sock.close()  # werkzeug serves a duplicate of the descriptor

@@ -1,0 +1,87 @@
+"""`python -m sandbox run`: start the sandbox, print its URLs, serve until a signal, stop it."""
+
+from __future__ import annotations
+
+import gc
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+from typing import Any, TextIO
+
+from sandbox import logs
+from sandbox.server import Sandbox
+from sandbox.settings import ROOT, SandboxError, SandboxSettings
+from sandbox.state import STATE_DIR
+
+
+def python_command(executable: str = sys.executable, root: Path = ROOT) -> str:
+    """How to run this Python in the hint: the repo's venv by path, else plain `python`."""
+    path = Path(executable)
+    if path.is_relative_to(root):
+        return str(path.relative_to(root))
+    return "python"
+
+
+def banner(
+    endpoints: dict[str, Any], endpoints_file: Path, python: str, state: Sequence[str] = ()
+) -> str:
+    cli = f"{python} -m sandbox"
+    api = endpoints["api_url"]
+    return "\n".join(
+        [
+            f"MyTodoList sandbox (stage {endpoints['stage']}, region {endpoints['region']})",
+            f"  API         {api}",
+            f"  site        {endpoints['site_url']}",
+            f"  AWS (moto)  {endpoints['aws_endpoint_url']}",
+            f"  user pool   {endpoints['user_pool_id']} (app client "
+            f"{endpoints['user_pool_client_id']})",
+            f"  endpoints   {endpoints_file}",
+            *(f"  state       {line}" for line in state),
+            f"Create a user:  {cli} user create me@example.com 'Passw0rd!!' [--editor]",
+            f"Get a token:    TOKEN=$({cli} token me@example.com 'Passw0rd!!'); "
+            f'curl -H "Authorization: $TOKEN" {api}/todos',
+            f"Sent mail:      {cli} mail",
+            "Press Ctrl-C to stop.",
+        ]
+    )
+
+
+def run(settings: SandboxSettings, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    """Start the sandbox, serve until Ctrl-C or SIGTERM, then stop it; the exit status."""
+    stopping = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        stopping.set()
+
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    sandbox = Sandbox(settings, err)
+    logs.configure(err)
+    try:
+        try:
+            endpoints = sandbox.start()
+        except SandboxError as e:
+            print(f"sandbox: {e}", file=err)
+            return 1
+        # moto's backends are a great many long-lived objects; frozen, the garbage collector
+        # stops walking them on every full collection (and at exit, which took seconds).
+        gc.freeze()
+        text = banner(endpoints, settings.endpoints_file, python_command(), sandbox.state_report)
+        print(text, file=out, flush=True)
+        # A timed wait: the signal handler runs between waits even if the wait is not interrupted.
+        while not stopping.wait(0.2):
+            pass
+        print("Stopping the sandbox...", file=out, flush=True)
+    finally:
+        sandbox.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    print(
+        f"Sandbox stopped. Its state is saved in {settings.directory / STATE_DIR} "
+        "(`make run` restores it, `make run FRESH=1` starts empty).",
+        file=out,
+        flush=True,
+    )
+    return 0
