@@ -113,7 +113,7 @@ clean:
 
 # Deployment (README, "Deploy"). STAGE is the Chalice stage; MAIL_SENDER the blog's sender
 # (needed on a stage's first deploy); PARAMS template parameters, e.g.
-# PARAMS="TableBillingMode=PROVISIONED ApiProvisionedConcurrency=5".
+# PARAMS="TableBillingMode=PROVISIONED AlarmEmail=ops@example.com".
 STAGE ?= dev
 MAIL_SENDER ?=
 PARAMS ?=

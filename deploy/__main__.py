@@ -12,7 +12,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import NoCredentialsError
 
-from deploy import APP_NAME, ROOT, checks
+from deploy import APP_NAME, ROOT, checks, snapstart
 from deploy.chalice_config import (
     MissingOutput,
     environment_from_outputs,
@@ -100,12 +100,42 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     bucket = _artifact_bucket(session, args.artifact_bucket, needed=True)
     assert bucket is not None  # needed=True always names one
     template = upload_code(s3, built.template(), built.zip_path, bucket, f"code/{args.stage}")
+    _refuse_missing_parameters(template, given, args.stage)
     outs = _deploy(session, stack, template, given, bucket)
     print(f"API: {outs['EndpointURL']}")
     _publish_site(session, outs, outs["EndpointURL"])
+    if snapstart.enabled(args.stage):
+        print("pre-warm: none (SnapStart: new containers restore from the version's snapshot)")
+        return 0
     report = prewarm(session.client("lambda"), outs["WarmApiName"], region)
     print(f"pre-warm: {json.dumps(report)}")
     return 0
+
+
+def _refuse_missing_parameters(template: dict[str, Any], given: dict[str, str], stage: str) -> None:
+    """Say why a parameter is not in this stage's package before CloudFormation refuses it."""
+    missing = sorted(set(given) - set(template.get("Parameters", {})))
+    if not missing:
+        return
+    why = ""
+    if set(missing) & set(snapstart.DROPPED_PARAMETERS) and snapstart.enabled(stage):
+        why = (
+            f": {stage} packages with SnapStart, which excludes provisioned concurrency and "
+            f'replaces the warmer (set "snapstart": false for the stage in .chalice/config.json '
+            "to use them)"
+        )
+    raise SystemExit(f"the {stage} package has no parameter {', '.join(missing)}{why}")
+
+
+def _refuse_snapstart(stage: str) -> None:
+    """The `chalice deploy` path publishes no version and no alias: SnapStart would be lost."""
+    if snapstart.enabled(stage):
+        raise SystemExit(
+            f'stage {stage} has "snapstart": true, which only the packaged path can deploy '
+            f"(chalice deploy publishes no version or alias, so every call would run $LATEST, "
+            f'cold). Use make deploy STAGE={stage}, or set "snapstart": false for {stage} in '
+            ".chalice/config.json to deploy it with chalice deploy and the warmer."
+        )
 
 
 def _artifact_bucket(session: boto3.Session, given: str | None, *, needed: bool) -> str | None:
@@ -145,6 +175,7 @@ def _publish_site(session: boto3.Session, outs: dict[str, str], api_url: str) ->
 
 
 def cmd_resources(args: argparse.Namespace) -> int:
+    _refuse_snapstart(args.stage)
     session = _session(args.region)
     stack = resources_stack(args.stage)
     given = {"Stage": args.stage, **_parameters(args.parameter, args.mail_sender)}
@@ -198,6 +229,7 @@ def cmd_site(args: argparse.Namespace) -> int:
 
 
 def cmd_event_sources(args: argparse.Namespace) -> int:
+    _refuse_snapstart(args.stage)
     session = _session(args.region)
     outs = outputs(session.client("cloudformation"), resources_stack(args.stage))
     updated = tune_event_sources(session.client("lambda"), args.stage, outs)

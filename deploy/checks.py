@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from chalicelib.config import PLACEHOLDER
+from deploy import snapstart
 from deploy.package import Package
 from deploy.template import (
     API,
@@ -218,6 +219,7 @@ def problems(package: Package) -> list[str]:
     template = package.template()
     found += _wiring_problems(template)
     found += _environment_problems(template)
+    found += snapstart.invocation_problems(template)
     return found
 
 

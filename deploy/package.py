@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from chalicelib.config import TEMPLATE_FILLS_PLACEHOLDERS
-from deploy import ROOT
+from deploy import ROOT, snapstart
 from deploy.template import Template, merge_template, write_json
 
 CHALICE_CONFIG = ROOT / ".chalice" / "config.json"
@@ -23,6 +23,8 @@ BUILD = ROOT / "build"
 TEMPLATE_FILE = "sam.json"
 ZIP_FILE = "deployment.zip"
 MERGE_FILE = "merge.json"
+# Chalice's own template, before the merge: what the merge template is computed from.
+CHALICE_FILE = "chalice.json"
 # What the python3.12 Lambda runtime already has, with its bytecode: shipped again in the zip,
 # they would shadow it, double its size and be compiled on every cold start.
 RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six")
@@ -43,6 +45,10 @@ class Package:
 
     def template(self) -> Template:
         data: Template = json.loads(self.template_path.read_text())
+        return data
+
+    def chalice_template(self) -> Template:
+        data: Template = json.loads((self.directory / CHALICE_FILE).read_text())
         return data
 
 
@@ -72,14 +78,24 @@ def package(stage: str, out_dir: Path | None = None, project_dir: Path = ROOT) -
     with the merge template computed from them."""
     directory = out_dir or BUILD / stage
     directory.mkdir(parents=True, exist_ok=True)
-    for stale in (TEMPLATE_FILE, ZIP_FILE, MERGE_FILE):
+    for stale in (TEMPLATE_FILE, ZIP_FILE, MERGE_FILE, CHALICE_FILE):
         (directory / stale).unlink(missing_ok=True)
     with tempfile.TemporaryDirectory(prefix="chalice-plain-") as plain:
         _chalice("--stage", stage, plain, project_dir=project_dir)
         chalice_template = json.loads((Path(plain) / TEMPLATE_FILE).read_text())
-    merge = merge_template(
-        stage, chalice_template, stage_environment(stage, project_dir / ".chalice/config.json")
-    )
+    write_json(chalice_template, directory / CHALICE_FILE)
+    config_file = project_dir / ".chalice" / "config.json"
+    env = stage_environment(stage, config_file)
+    merge = merge_template(stage, chalice_template, env)
+    if snapstart.enabled(stage, config_file):
+        merge = snapstart.apply(merge, chalice_template)
+        functions = ", ".join(snapstart.snapstart_functions(chalice_template))
+        print(
+            f"{stage}: SnapStart on {functions}, called through their alias "
+            f"{snapstart.ALIAS!r}; the warmer is off (its schedule is DISABLED, "
+            f"WARM_CONCURRENCY={env.get('WARM_CONCURRENCY', '0')} is not used)",
+            file=sys.stderr,
+        )
     merge_path = write_json(merge, directory / MERGE_FILE)
     _chalice(
         "--stage",

@@ -508,23 +508,41 @@ def test_make_resources_wants_a_sender_the_first_time(session: boto3.Session) ->
         main(["resources", "--stage", "dev"])
 
 
-def test_make_deploy_uploads_deploys_publishes_and_prewarms(
-    session: boto3.Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def _build(tmp_path: Path, stage: str, parameters: list[str]) -> Path:
+    build = tmp_path / "build"
+    (build / stage).mkdir(parents=True)
+    function = {"Type": "AWS::Serverless::Function", "Properties": {"CodeUri": "./deployment.zip"}}
+    template = {
+        "Parameters": {name: {"Type": "String"} for name in ["MailSender", *parameters]},
+        "Resources": {"APIHandler": function},
+    }
+    (build / stage / "sam.json").write_text(json.dumps(template))
+    (build / stage / "deployment.zip").write_bytes(_zip_bytes())
+    return build
+
+
+@pytest.mark.parametrize(
+    ("stage", "prewarmed"),
+    [("dev", ["mytodolist-dev-warm_api"]), ("prod", [])],
+    ids=["warmer", "snapstart"],
+)
+def test_make_deploy_uploads_deploys_publishes_and_prewarms_without_snapstart(
+    session: boto3.Session,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    stage: str,
+    prewarmed: list[str],
 ) -> None:
     import deploy.__main__ as cli  # noqa: PLC0415
 
-    build = tmp_path / "build"
-    (build / "prod").mkdir(parents=True)
-    function = {"Type": "AWS::Serverless::Function", "Properties": {"CodeUri": "./deployment.zip"}}
-    (build / "prod" / "sam.json").write_text(json.dumps({"Resources": {"APIHandler": function}}))
-    (build / "prod" / "deployment.zip").write_bytes(_zip_bytes())
-    session.client("s3").create_bucket(Bucket="mytodolist-prod-site-123456789012")
+    build = _build(tmp_path, stage, ["TableBillingMode"])
+    session.client("s3").create_bucket(Bucket=f"mytodolist-{stage}-site-123456789012")
     outputs = {
         "EndpointURL": "https://abc.execute-api.us-east-1.amazonaws.com/api/",
-        "SiteBucketName": "mytodolist-prod-site-123456789012",
+        "SiteBucketName": f"mytodolist-{stage}-site-123456789012",
         "SiteDistributionId": _distribution(session),
         "SiteUrl": "https://d111111abcdef8.cloudfront.net",
-        "WarmApiName": "mytodolist-prod-warm_api",
+        "WarmApiName": f"mytodolist-{stage}-warm_api",
     }
     deployed: list[dict[str, Any]] = []
     warmed: list[str] = []
@@ -541,25 +559,58 @@ def test_make_deploy_uploads_deploys_publishes_and_prewarms(
     monkeypatch.setattr(cli, "BUILD", build)
     monkeypatch.setattr(cli, "deploy_stack", fake_deploy_stack)
     monkeypatch.setattr(cli, "prewarm", fake_prewarm)
-    argv = ["deploy", "--stage", "prod", "--mail-sender", "blog@example.com"]
-    assert cli.main([*argv, "--parameter", "ApiProvisionedConcurrency=2"]) == 0
+    argv = ["deploy", "--stage", stage, "--mail-sender", "blog@example.com"]
+    assert cli.main([*argv, "--parameter", "TableBillingMode=PROVISIONED"]) == 0
     (call,) = deployed
-    assert call["name"] == "mytodolist-prod"
+    assert call["name"] == f"mytodolist-{stage}"
     assert call["parameters"] == {
         "MailSender": "blog@example.com",
-        "ApiProvisionedConcurrency": "2",
+        "TableBillingMode": "PROVISIONED",
     }
     code_uri = call["template"]["Resources"]["APIHandler"]["Properties"]["CodeUri"]
-    assert code_uri.startswith("s3://mytodolist-deploy-123456789012-us-east-1/code/prod/")
+    assert code_uri.startswith(f"s3://mytodolist-deploy-123456789012-us-east-1/code/{stage}/")
     config = session.client("s3").get_object(
-        Bucket="mytodolist-prod-site-123456789012", Key="config.js"
+        Bucket=f"mytodolist-{stage}-site-123456789012", Key="config.js"
     )
     assert b"https://abc.execute-api.us-east-1.amazonaws.com/api" in config["Body"].read()
     invalidations = session.client("cloudfront").list_invalidations(
         DistributionId=outputs["SiteDistributionId"]
     )
     assert invalidations["InvalidationList"]["Quantity"] == 1
-    assert warmed == ["mytodolist-prod-warm_api"]
+    # Where SnapStart is on, the warmer is off: a new container restores from the snapshot.
+    assert warmed == prewarmed
+
+
+def test_make_deploy_says_why_a_snapstart_stage_has_no_provisioned_concurrency(
+    session: boto3.Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import deploy.__main__ as cli  # noqa: PLC0415
+
+    monkeypatch.setattr(cli, "BUILD", _build(tmp_path, "prod", []))
+    argv = ["deploy", "--stage", "prod", "--mail-sender", "blog@example.com"]
+    with pytest.raises(SystemExit, match="ApiProvisionedConcurrency: prod packages with SnapStart"):
+        cli.main([*argv, "--parameter", "ApiProvisionedConcurrency=2"])
+
+
+def test_snapstart_is_a_stage_setting_on_for_prod_off_elsewhere(config_copy: Path) -> None:
+    from deploy import snapstart  # noqa: PLC0415
+
+    assert snapstart.enabled("prod", config_copy) is True
+    assert [snapstart.enabled(s, config_copy) for s in ("dev", "test", "local")] == [False] * 3
+    config = json.loads(config_copy.read_text())
+    config["stages"]["dev"]["snapstart"] = "yes"
+    config_copy.write_text(json.dumps(config))
+    with pytest.raises(SystemExit, match=r"stages\.dev\.snapstart must be true or false"):
+        snapstart.enabled("dev", config_copy)
+
+
+@pytest.mark.parametrize("command", ["resources", "event-sources"])
+def test_chalice_deploy_path_refuses_a_snapstart_stage(command: str) -> None:
+    from deploy.__main__ import main  # noqa: PLC0415
+
+    # Before any AWS call: no credentials, no region needed to be told.
+    with pytest.raises(SystemExit, match=r'"snapstart": true.*make deploy STAGE=prod'):
+        main([command, "--stage", "prod"])
 
 
 def test_tune_logging_gives_chalice_deploys_functions_json_logs_and_retention(

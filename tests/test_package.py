@@ -28,13 +28,15 @@ from deploy.checks import (
     problems,
     zip_sizes,
 )
-from deploy.package import Package, package
+from deploy.package import Package, package, stage_environment
+from deploy.snapstart import invocation_problems
 from deploy.template import (
     CACHED_ROUTES,
     OUTPUT_FOR_VARIABLE,
     PUBLIC_POSTS,
     Template,
     handler_name,
+    merge_template,
     resources_template,
     serverless_functions,
 )
@@ -141,13 +143,27 @@ def test_package_wires_each_stream_handler_to_its_table_with_failure_settings(
     assert destination["Type"] == "SQS"
 
 
-def test_package_schedules_the_warmer_per_stage(template: Template) -> None:
+def _dev_merge(built: Package) -> Template:
+    """What `make package STAGE=dev` would merge (SnapStart off), from the same Chalice template."""
+    return merge_template("dev", built.chalice_template(), stage_environment("dev"))
+
+
+def test_package_schedules_the_warmer_where_snapstart_is_off(built: Package) -> None:
+    (source,) = [s for s in app.event_sources if isinstance(s, ScheduledEventConfig)]
+    merge = _dev_merge(built)
+    (event,) = merge["Resources"]["WarmApi"]["Properties"]["Events"].values()
+    assert event["Properties"]["State"] == {"Fn::If": ["WarmerOn", "ENABLED", "DISABLED"]}
+    # dev's WARM_CONCURRENCY is above 0: its schedule is on unless provisioned concurrency is.
+    assert merge["Parameters"]["WarmerSchedule"]["Default"] == "ENABLED"
+    assert source.name == "warm_api"
+
+
+def test_package_turns_the_warmer_off_where_snapstart_is_on(template: Template) -> None:
     (source,) = [s for s in app.event_sources if isinstance(s, ScheduledEventConfig)]
     (event,) = _events(_function_for(template, source.name), "Schedule")
     assert event["Schedule"] == "rate(5 minutes)"
-    assert event["State"] == {"Fn::If": ["WarmerOn", "ENABLED", "DISABLED"]}
-    # prod's WARM_CONCURRENCY is above 0: its schedule is on unless provisioned concurrency is.
-    assert template["Parameters"]["WarmerSchedule"]["Default"] == "ENABLED"
+    assert event["State"] == "DISABLED"
+    assert "WarmerSchedule" not in template["Parameters"]
 
 
 def test_package_authorizer_is_the_stacks_user_pool(template: Template) -> None:
@@ -308,19 +324,24 @@ def test_package_is_for_its_stage_only(template: Template) -> None:
     assert stage["AllowedValues"] == [STAGE]
 
 
-def test_package_provisioned_concurrency_is_an_option_behind_the_live_alias(
-    template: Template,
+def test_package_provisioned_concurrency_is_an_option_where_snapstart_is_off(
+    built: Package,
 ) -> None:
-    api = template["Resources"]["APIHandler"]["Properties"]
+    merge = _dev_merge(built)
+    api = merge["Resources"]["APIHandler"]["Properties"]
     assert api["AutoPublishAlias"] == "live"
+    assert "SnapStart" not in api
     assert api["ProvisionedConcurrencyConfig"]["Fn::If"][0] == "ApiProvisioned"
-    assert template["Parameters"]["ApiProvisionedConcurrency"]["Default"] == 0
-    body = template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
+    assert merge["Parameters"]["ApiProvisionedConcurrency"]["Default"] == 0
+    body = merge["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
     uri = body["paths"]["/todos"]["get"]["x-amazon-apigateway-integration"]["uri"]
     assert uri["Fn::Sub"][1]["Target"]["Fn::If"][1] == {"Ref": "APIHandler.Alias"}
+    assert "SnapStart" not in json.dumps(merge)
 
 
-def test_package_transforms_and_lints_clean(built: Package, tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def translated(built: Package) -> Template:
+    """The CloudFormation that the SAM transform makes of the package (run locally)."""
     from samtranslator.translator.transform import (  # type: ignore[import-untyped]  # noqa: PLC0415
         transform,
     )
@@ -332,9 +353,13 @@ def test_package_transforms_and_lints_clean(built: Package, tmp_path: Path) -> N
     sam = built.template()
     for function in serverless_functions(sam).values():
         function["Properties"]["CodeUri"] = "s3://mytodolist-deploy-bucket/code.zip"
-    translated: dict[str, Any] = transform(
-        sam, {"MailSender": "blog@example.com"}, NoManagedPolicies()
-    )
+    result: Template = transform(sam, {"MailSender": "blog@example.com"}, NoManagedPolicies())
+    return result
+
+
+def test_package_transforms_and_lints_clean(
+    built: Package, translated: Template, tmp_path: Path
+) -> None:
     mappings = [
         r["Properties"]
         for r in translated["Resources"].values()
@@ -345,6 +370,107 @@ def test_package_transforms_and_lints_clean(built: Package, tmp_path: Path) -> N
     cfn = tmp_path / "cloudformation.json"
     cfn.write_text(json.dumps(translated))
     assert cfn_lint(built.template_path, cfn) == []
+
+
+# -- SnapStart (prod): the API and thumbnail functions, called through their alias only --------
+
+SNAPSTART = {"APIHandler": "APIHandlerAliaslive", "MakeThumbnails": "MakeThumbnailsAliaslive"}
+
+
+def test_package_snapstart_is_on_for_the_api_and_thumbnail_functions_only(
+    template: Template,
+) -> None:
+    for logical_id, function in serverless_functions(template).items():
+        props = function["Properties"]
+        if logical_id not in SNAPSTART:
+            assert "SnapStart" not in props, logical_id
+            continue
+        assert props["SnapStart"] == {"ApplyOn": "PublishedVersions"}
+        assert props["AutoPublishAlias"] == "live"
+        # Callers see the alias alone: any changed property must publish a new version.
+        assert props["AutoPublishAliasAllProperties"] is True
+        assert props["VersionDeletionPolicy"] == "Delete"
+        # What SnapStart cannot be combined with.
+        assert "ProvisionedConcurrencyConfig" not in props
+        assert "FileSystemConfigs" not in props
+        assert props.get("EphemeralStorage", {}).get("Size", 512) <= 512
+        assert props["Runtime"] == "python3.12"
+    assert "ApiProvisionedConcurrency" not in template["Parameters"]
+    assert "APIHandlerAliasInvokePermission" not in template["Resources"]
+
+
+def _refs(value: Any) -> set[str]:
+    """Every logical id a value refers to (Ref, Fn::GetAtt, Fn::Sub), anywhere inside it."""
+    if isinstance(value, list):
+        return set().union(*map(_refs, value)) if value else set()
+    if not isinstance(value, dict):
+        return set()
+    found = {str(value["Ref"])} if "Ref" in value else set()
+    if "Fn::GetAtt" in value:
+        found.add(str(value["Fn::GetAtt"][0]))
+    sub = value.get("Fn::Sub")
+    text = sub[0] if isinstance(sub, list) else sub
+    if isinstance(text, str):
+        found |= {name.split(".")[0] for name in re.findall(r"\$\{([^}!]+)\}", text)}
+    return found | set().union(*(_refs(v) for v in value.values()))
+
+
+def test_package_every_invocation_of_a_snapstart_function_goes_through_its_alias(
+    translated: Template,
+) -> None:
+    resources = translated["Resources"]
+    for function, alias in SNAPSTART.items():
+        assert resources[alias]["Type"] == "AWS::Lambda::Alias"
+        assert resources[function]["Properties"]["SnapStart"]["ApplyOn"] == "PublishedVersions"
+    targets: dict[str, Any] = {
+        logical_id: r["Properties"]["FunctionName"]
+        for logical_id, r in resources.items()
+        if r["Type"] in {"AWS::Lambda::Permission", "AWS::Lambda::EventSourceMapping"}
+    }
+    paths = resources["RestAPI"]["Properties"]["Body"]["paths"]
+    for path, operations in paths.items():
+        for method, operation in operations.items():
+            integration = operation["x-amazon-apigateway-integration"]
+            if integration["type"] == "aws_proxy":
+                targets[f"{method.upper()} {path}"] = integration["uri"]
+    for logical_id, function in resources.items():
+        if function["Type"] == "AWS::Lambda::Function":
+            variables = function["Properties"].get("Environment", {}).get("Variables", {})
+            targets[f"{logical_id} API_FUNCTION_NAME"] = variables.get("API_FUNCTION_NAME")
+    through: dict[str, list[str]] = {alias: [] for alias in SNAPSTART.values()}
+    for where, value in targets.items():
+        refs = _refs(value)
+        assert not refs & set(SNAPSTART), f"{where} invokes {refs & set(SNAPSTART)} unqualified"
+        for alias in refs & set(through):
+            through[alias].append(where)
+    # API Gateway (every route and its permission) and the thumbnail queue reach the alias.
+    routes = [w for w in targets if " /" in w]
+    assert len(routes) == sum(len(methods) for methods in app.routes.values())
+    assert sorted(through["APIHandlerAliaslive"]) == sorted([*routes, "APIHandlerInvokePermission"])
+    assert through["MakeThumbnailsAliaslive"] == ["MakeThumbnailsMakeThumbnailsSqsEventSource"]
+    # By name, the warmer's target: `mytodolist-prod:live`, never the bare function name.
+    names = {json.dumps(v) for w, v in targets.items() if w.endswith("API_FUNCTION_NAME")}
+    assert names == {json.dumps({"Fn::Sub": "mytodolist-${Stage}:live"})}
+    assert invocation_problems(translated) == []
+
+
+def test_package_alarms_count_every_version_and_alias_of_a_snapstart_function(
+    template: Template,
+) -> None:
+    # AWS/Lambda metrics by FunctionName alone aggregate every version and alias: an error of a
+    # restored `live` container counts. A Resource (alias) dimension would miss `$LATEST` calls.
+    alarms = _of_type(template, "AWS::CloudWatch::Alarm").values()
+    for suffix in ("", "-make_thumbnails"):
+        name = {"Fn::Sub": f"mytodolist-${{Stage}}{suffix}"}
+        dims = [
+            a["Properties"]["Dimensions"]
+            for a in alarms
+            if a["Properties"].get("Namespace") == "AWS/Lambda"
+            and a["Properties"]["Dimensions"][0]["Value"] == name
+        ]
+        assert {a[0]["Name"] for a in dims} == {"FunctionName"}
+        assert all(len(d) == 1 for d in dims)
+        assert len(dims) == 2  # errors and throttles
 
 
 Mutation = Callable[[Template], None]
@@ -380,9 +506,47 @@ def _placeholder(t: Template) -> None:
     variables["SITE_URL"] = "https://set-by-make-resources.invalid"
 
 
+def _api_route_unqualified(t: Template) -> None:
+    body = t["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
+    uri = body["paths"]["/todos"]["get"]["x-amazon-apigateway-integration"]["uri"]
+    uri["Fn::Sub"][1]["Target"] = {"Fn::GetAtt": ["APIHandler", "Arn"]}
+
+
+def _api_permission_unqualified(t: Template) -> None:
+    t["Resources"]["APIHandlerInvokePermission"]["Properties"]["FunctionName"] = {
+        "Ref": "APIHandler"
+    }
+
+
+def _thumbnails_without_alias(t: Template) -> None:
+    # SAM would then wire the queue to the unqualified function.
+    del t["Resources"]["MakeThumbnails"]["Properties"]["AutoPublishAlias"]
+
+
+def _snapstart_and_provisioned(t: Template) -> None:
+    t["Resources"]["APIHandler"]["Properties"]["ProvisionedConcurrencyConfig"] = {
+        "ProvisionedConcurrentExecutions": 2
+    }
+
+
+def _big_ephemeral_storage(t: Template) -> None:
+    t["Resources"]["MakeThumbnails"]["Properties"]["EphemeralStorage"] = {"Size": 1024}
+
+
+def _warmer_targets_the_bare_name(t: Template) -> None:
+    variables = t["Resources"]["WarmApi"]["Properties"]["Environment"]["Variables"]
+    variables["API_FUNCTION_NAME"] = {"Fn::Sub": "mytodolist-${Stage}"}
+
+
 @pytest.mark.parametrize(
     ("mutate", "finding"),
     [
+        (_api_route_unqualified, "integration invokes APIHandler unqualified"),
+        (_api_permission_unqualified, "APIHandlerInvokePermission.FunctionName invokes APIHandler"),
+        (_thumbnails_without_alias, "MakeThumbnails: SnapStart without AutoPublishAlias"),
+        (_snapstart_and_provisioned, "cannot be combined with provisioned concurrency"),
+        (_big_ephemeral_storage, "ephemeral storage of at most 512 MB"),
+        (_warmer_targets_the_bare_name, "WarmApi.Environment invokes APIHandler unqualified"),
         (_drop_batch_failures, "no ReportBatchItemFailures"),
         (_stream_as_text, "the stream is not Fn::GetAtt"),
         (_no_on_failure, "no on-failure queue"),
