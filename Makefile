@@ -30,8 +30,8 @@ define install
 	fi
 endef
 
-.PHONY: help venv install install-sandbox install-deploy chromium run test lint typecheck unit \
-	fuzz bench clean package deploy resources cfn-lint
+.PHONY: help venv install install-sandbox install-deploy chromium client-generators run test lint \
+	typecheck unit fuzz bench clean package deploy resources cfn-lint
 
 help:
 	@echo "make run    start the local sandbox (moto AWS, API with real Cognito checks); FRESH=1 starts empty"
@@ -80,6 +80,19 @@ chromium:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	else echo "warning: /usr/bin/chromium is missing (apt-get install chromium as root); browser tests will be skipped" >&2; fi
 
+# The TypeScript client generator and compiler that tests/test_client_generators.py runs, from
+# the committed lock (npm ci: the npm registry only), again when the lock changes.
+GENERATORS := tools/clients
+client-generators:
+	@command -v npm >/dev/null 2>&1 || { \
+	  echo "error: npm (Node.js 18 or later) is needed for the client-generator tests" >&2; exit 1; }
+	@if [ ! -f $(GENERATORS)/node_modules/.installed ] \
+	    || [ $(GENERATORS)/package-lock.json -nt $(GENERATORS)/node_modules/.installed ]; then \
+	  echo "==> Installing the client generators into $(GENERATORS)/node_modules (npm ci)"; \
+	  npm ci --prefix $(GENERATORS) --ignore-scripts --no-audit --no-fund --loglevel=error \
+	    && touch $(GENERATORS)/node_modules/.installed; \
+	fi
+
 # FRESH=1 deletes the state saved by the last run first.
 run: install-sandbox
 	$(PY) -m sandbox run $(if $(FRESH),--fresh)
@@ -91,7 +104,7 @@ lint: install
 typecheck: install
 	$(VENV)/bin/mypy
 
-unit: install chromium
+unit: install chromium client-generators
 	$(VENV)/bin/pytest -n 2
 
 test: lint typecheck unit
@@ -109,7 +122,7 @@ bench: install
 	$(PY) benchmarks/offline_sync.py
 
 clean:
-	rm -rf $(VENV) .sandbox .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .sandbox .mypy_cache .ruff_cache .pytest_cache $(GENERATORS)/node_modules
 
 # Deployment (README, "Deploy"). STAGE is the Chalice stage; MAIL_SENDER the blog's sender
 # (needed on a stage's first deploy); PARAMS template parameters, e.g.
