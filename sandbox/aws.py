@@ -1,4 +1,5 @@
-"""moto's server in this process, standing in for every AWS service, with the control routes."""
+"""moto's server in this process, standing in for every AWS service, behind the fault rules,
+with the control routes."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ from typing import Any
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from sandbox.atomic import make_dynamodb_atomic
+from sandbox.aws_faults import FaultInjector, fault_actions
 from sandbox.capture import clear_outbox, outbox_data
 from sandbox.control import SandboxAwsApp
 from sandbox.env import aws_environment
+from sandbox.faults import Faults
 from sandbox.serving import ThreadedServer
 from sandbox.settings import DEFAULT_REGION
 
@@ -22,14 +25,18 @@ class MotoServer(ThreadedServer):
 
     name = "aws"
 
-    def __init__(self, host: str, port: int, region: str = DEFAULT_REGION) -> None:
+    def __init__(
+        self, host: str, port: int, region: str = DEFAULT_REGION, faults: Faults | None = None
+    ) -> None:
         super().__init__(host, port)
+        self.faults = faults if faults is not None else Faults()
         # The sandbox's credentials: the one key the S3 POST checks accept.
         credentials = aws_environment("", "")
         self._secrets = {credentials["AWS_ACCESS_KEY_ID"]: credentials["AWS_SECRET_ACCESS_KEY"]}
-        self.actions: dict[tuple[str, str], Callable[[], Any]] = {
-            ("GET", "outbox"): lambda: outbox_data(region),
-            ("POST", "outbox/clear"): lambda: {"deleted": clear_outbox(region)},
+        self.actions: dict[tuple[str, str], Callable[[bytes], Any]] = {
+            ("GET", "outbox"): lambda _: outbox_data(region),
+            ("POST", "outbox/clear"): lambda _: {"deleted": clear_outbox(region)},
+            **fault_actions(self.faults),
         }
 
     def _bind(self) -> BaseWSGIServer:
@@ -51,7 +58,8 @@ class MotoServer(ThreadedServer):
         except OSError as e:
             sock.close()
             raise self.cannot_listen("AWS (moto)", "SANDBOX_AWS_PORT", e) from e
-        app = SandboxAwsApp(DomainDispatcherApplication(create_backend_app), self._secrets)
+        moto = DomainDispatcherApplication(create_backend_app)
+        app = SandboxAwsApp(FaultInjector(moto, self.faults), self._secrets)
         app.actions = self.actions
         try:
             return make_server(

@@ -1,6 +1,6 @@
-"""The AWS side of the sandbox's faults: a WSGI layer in front of moto that reads which service
-and operation each call is, and answers a faulted one as that service answers: its own error
-codes, statuses and body shapes, so botocore retries them as it would retry AWS.
+"""The AWS side of the sandbox's faults: a WSGI layer in front of moto that asks the rules about
+each call (sandbox.aws_calls names it) and answers a faulted one as that service answers: its
+own error codes, statuses and body shapes, so botocore retries them as it would retry AWS.
 
 The sandbox's own calls (creating resources, the pump reading queues and streams, snapshots)
 carry USER_AGENT_APP_ID and are never faulted: in AWS they are AWS's own work, not the app's.
@@ -8,29 +8,24 @@ carry USER_AGENT_APP_ID and are never faulted: in AWS they are AWS's own work, n
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any
-from urllib.parse import parse_qs
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
+from sandbox.aws_calls import classify
 from sandbox.faults import Faults, Rule
+
+if TYPE_CHECKING:
+    import boto3
 
 log = logging.getLogger("sandbox.faults")
 
 USER_AGENT_APP_ID = "mytodolist-sandbox"
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
-# X-Amz-Target prefixes of the JSON protocols, by service.
-_TARGETS = (
-    ("DynamoDBStreams", "dynamodbstreams"),
-    ("DynamoDB", "dynamodb"),
-    ("AWSCognitoIdentityProviderService", "cognito-idp"),
-    ("AmazonSQS", "sqs"),
-)
 # DynamoDB's item operations throttle with the capacity error, its control plane with the rest.
 _DYNAMODB_ITEM_OPERATIONS = frozenset(
     {
@@ -65,131 +60,41 @@ _ANSWERS = {
 }
 # The JSON protocols' `__type` carries the service's namespace, as AWS sends it.
 _JSON_PREFIX = {"dynamodb": "com.amazonaws.dynamodb.v20120810#", "sqs": "com.amazonaws.sqs#"}
-# S3 bucket sub-resources and the name part of their operations.
-_S3_BUCKET_SUBRESOURCES = {
-    "notification": "BucketNotificationConfiguration",
-    "lifecycle": "BucketLifecycleConfiguration",
-    "cors": "BucketCors",
-    "policy": "BucketPolicy",
-    "tagging": "BucketTagging",
-    "versioning": "BucketVersioning",
-    "encryption": "BucketEncryption",
-    "publicAccessBlock": "PublicAccessBlock",
-    "acl": "BucketAcl",
-}
-_S3_OBJECT = {
-    "GET": "GetObject",
-    "HEAD": "HeadObject",
-    "PUT": "PutObject",
-    "DELETE": "DeleteObject",
-}
-_S3_BUCKET = {
-    "GET": "ListObjects",
-    "HEAD": "HeadBucket",
-    "PUT": "CreateBucket",
-    "DELETE": "DeleteBucket",
-}
-_S3_OBJECT_SUBRESOURCES = {"tagging": "ObjectTagging", "acl": "ObjectAcl"}
-_S3_LISTINGS = {
-    "location": "GetBucketLocation",
-    "versions": "ListObjectVersions",
-    "uploads": "ListMultipartUploads",
-}
-_VERB = {"GET": "Get", "PUT": "Put", "DELETE": "Delete"}
 
 
-def _signing_name(environ: Mapping[str, Any], query: Mapping[str, list[str]]) -> str | None:
-    """The service a SigV4 signature (header or presigned URL) was made for."""
-    auth = str(environ.get("HTTP_AUTHORIZATION", ""))
-    credential = ""
-    if "Credential=" in auth:
-        credential = auth.split("Credential=", 1)[1].split(",", 1)[0]
-    elif query.get("X-Amz-Credential"):
-        credential = query["X-Amz-Credential"][0]
-    scope = credential.split("/")
-    return scope[3] if len(scope) == 5 else None
+def own_session(region: str) -> boto3.Session:
+    """A boto3 session for the sandbox's own work, which the fault rules never hit."""
+    import boto3  # noqa: PLC0415 - the CLI's `--help` stays fast
+    from botocore.config import Config  # noqa: PLC0415
+    from botocore.session import get_session  # noqa: PLC0415
+
+    core = get_session()
+    # botocore-stubs predate `user_agent_appid` (botocore 1.31).
+    core.set_default_client_config(Config(user_agent_appid=USER_AGENT_APP_ID))  # type: ignore[call-arg]
+    return boto3.Session(botocore_session=core, region_name=region)
 
 
-def _read_body(environ: dict[str, Any]) -> bytes:
-    """The request body, put back for moto to read again."""
-    length = str(environ.get("CONTENT_LENGTH") or "0")
-    body: bytes = environ["wsgi.input"].read(int(length)) if length.isdigit() else b""
-    environ["wsgi.input"] = io.BytesIO(body)
-    return body
+def fault_actions(faults: Faults) -> dict[tuple[str, str], Callable[[bytes], Any]]:
+    """The control routes behind `python -m sandbox faults` (sandbox.control)."""
 
+    def answer(report: list[dict[str, Any]]) -> dict[str, Any]:
+        return {"seed": faults.seed, "rules": report}
 
-def _s3_object_operation(method: str, query: Mapping[str, list[str]], copy: bool) -> str:
-    if "uploadId" in query:
-        parts = {"PUT": "UploadPart", "POST": "CompleteMultipartUpload", "GET": "ListParts"}
-        return parts.get(method, "AbortMultipartUpload")
-    if "uploads" in query:
-        return "CreateMultipartUpload"
-    sub = next((name for key, name in _S3_OBJECT_SUBRESOURCES.items() if key in query), None)
-    if sub is not None:
-        return _VERB.get(method, "Get") + sub
-    if method == "PUT" and copy:
-        return "CopyObject"
-    return _S3_OBJECT.get(method, "PostObject")
+    def set_rules(body: bytes) -> dict[str, Any]:
+        report = faults.set(body.decode("utf-8", "replace"))
+        log.warning("fault rules set: %s", faults.spec or "none")
+        return answer(report)
 
+    def clear(_: bytes) -> dict[str, Any]:
+        report = faults.clear()
+        log.warning("fault rules cleared")
+        return answer(report)
 
-def _s3_bucket_operation(method: str, query: Mapping[str, list[str]]) -> str:
-    if method == "POST":
-        return "DeleteObjects" if "delete" in query else "PostObject"
-    sub = next((name for key, name in _S3_BUCKET_SUBRESOURCES.items() if key in query), None)
-    if sub is not None:
-        return _VERB.get(method, "Get") + sub
-    listing = next((name for key, name in _S3_LISTINGS.items() if key in query), None)
-    if listing is not None:
-        return listing
-    if query.get("list-type") == ["2"]:
-        return "ListObjectsV2"
-    return _S3_BUCKET.get(method, "ListObjects")
-
-
-def s3_operation(method: str, path: str, query: Mapping[str, list[str]], copy: bool) -> str:
-    """The API name of a path-style S3 call (`copy`: it has x-amz-copy-source)."""
-    bucket, _, key = path.lstrip("/").partition("/")
-    if not bucket:
-        return "ListBuckets"
-    if key:
-        return _s3_object_operation(method, query, copy)
-    return _s3_bucket_operation(method, query)
-
-
-def _query_action(environ: dict[str, Any], query: Mapping[str, list[str]]) -> str:
-    """The Action of a query-protocol call (SES, SQS's old protocol), from the form or URL."""
-    body = _read_body(environ) if environ.get("REQUEST_METHOD") == "POST" else b""
-    form = parse_qs(body.decode("utf-8", "replace"))
-    return (form.get("Action") or query.get("Action") or [""])[0]
-
-
-def _is_browser_upload(environ: dict[str, Any]) -> bool:
-    """An unsigned form POST to a bucket: a presigned POST, whose signature is in the form."""
-    return (
-        "HTTP_AUTHORIZATION" not in environ
-        and environ.get("REQUEST_METHOD") == "POST"
-        and str(environ.get("CONTENT_TYPE", "")).startswith("multipart/form-data")
-        and str(environ.get("PATH_INFO", "/")).strip("/").count("/") == 0
-    )
-
-
-def classify(environ: dict[str, Any]) -> tuple[str, str] | None:
-    """(service, operation) of an AWS call; None for what no fault rule can name (the user
-    pool's JWKS, moto's own routes)."""
-    query = parse_qs(str(environ.get("QUERY_STRING", "")), keep_blank_values=True)
-    target = str(environ.get("HTTP_X_AMZ_TARGET", ""))
-    if target:
-        prefix, _, operation = target.rpartition(".")
-        return next((s for p, s in _TARGETS if prefix.startswith(p)), prefix), operation
-    service = _signing_name(environ, query)
-    if service in ("ses", "sqs"):
-        action = _query_action(environ, query)
-        return (service, action) if action else None
-    if service == "s3" or (service is None and _is_browser_upload(environ)):
-        method = str(environ.get("REQUEST_METHOD", "GET"))
-        copy = "HTTP_X_AMZ_COPY_SOURCE" in environ
-        return "s3", s3_operation(method, str(environ.get("PATH_INFO", "/")), query, copy)
-    return None
+    return {
+        ("GET", "faults"): lambda _: answer(faults.report()),
+        ("POST", "faults"): set_rules,
+        ("POST", "faults/clear"): clear,
+    }
 
 
 def _json_error(
@@ -249,7 +154,9 @@ class FaultInjector:
     def __call__(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
     ) -> Iterable[bytes]:
-        if f"app/{USER_AGENT_APP_ID}" in str(environ.get("HTTP_USER_AGENT", "")):
+        if not self._faults.active or f"app/{USER_AGENT_APP_ID}" in str(
+            environ.get("HTTP_USER_AGENT", "")
+        ):
             return self._app(environ, start_response)
         call = classify(environ)
         if call is None:

@@ -7,7 +7,8 @@ import dataclasses
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from sandbox.endpoints import NOT_RUNNING, read_endpoints
 from sandbox.settings import (
@@ -38,6 +39,7 @@ examples:
   python -m sandbox mail
   python -m sandbox fire warm_api
   python -m sandbox reset --users
+  python -m sandbox faults set 'dynamodb:*:throttle:0.1,lambda:*:duplicate:0.2'
 
 environment:
   SANDBOX_API_PORT   API port (default {DEFAULT_API_PORT})
@@ -48,6 +50,8 @@ environment:
   SANDBOX_SNAPSHOT_SECONDS  how often changes are saved (default {DEFAULT_SNAPSHOT_SECONDS:g})
   SANDBOX_SCHEDULE_SECONDS  period of schedules (the warmer) (default {DEFAULT_SCHEDULE_SECONDS})
   SANDBOX_WARM_CONCURRENCY  the warmer's concurrent calls (default {DEFAULT_WARM_CONCURRENCY})
+  SANDBOX_FAULTS     fault rules from the start (see `python -m sandbox faults --help`)
+  SANDBOX_FAULT_SEED seed of the fault draws: the same seed, the same faults (default random)
   AWS_DEFAULT_REGION region of the fake AWS (default {DEFAULT_REGION})"""
 
 
@@ -119,38 +123,95 @@ def build_parser() -> argparse.ArgumentParser:
         "running sandbox, and print what it returned.",
     )
     fire.add_argument("handler", help="the handler's name, e.g. warm_api")
+    _add_faults(commands)
     return parser
+
+
+def _add_faults(commands: Any) -> None:
+    from sandbox.fault_control import HELP  # noqa: PLC0415 - only its words
+
+    faults = commands.add_parser(
+        "faults",
+        help="show, set or clear the running sandbox's fault rules (what each injected)",
+        description="Make the running sandbox's AWS throttle, fail or slow down, and its event "
+        "handlers crash or get batches twice, on purpose. Without a command: each rule with "
+        "the calls it met and the faults it injected.",
+        epilog=HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    actions = faults.add_subparsers(dest="faults_command", metavar="COMMAND")
+    set_rules = actions.add_parser(
+        "set",
+        help="replace the rules with SPEC (a bad rule changes nothing)",
+        description="Replace the rules with SPEC; their counts start at 0. A malformed SPEC is "
+        "refused whole, naming each bad rule.",
+        epilog=HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    set_rules.add_argument("spec", metavar="SPEC", help="comma-separated rules")
+    actions.add_parser("clear", help="remove every rule; shows what they had injected")
+
+
+def _run(args: argparse.Namespace) -> int:
+    from sandbox.run import run  # noqa: PLC0415 - chalice and moto only for `run`
+
+    settings = SandboxSettings.from_environ(os.environ)
+    return run(dataclasses.replace(settings, fresh=args.fresh))
+
+
+def _user(args: argparse.Namespace) -> str:
+    from sandbox.users import create_user  # noqa: PLC0415 - boto3 only where needed
+
+    return create_user(args.email, args.password, editor=args.editor)
+
+
+def _token(args: argparse.Namespace) -> str:
+    from sandbox.users import id_token  # noqa: PLC0415
+
+    return id_token(args.email, args.password)
+
+
+def _reset(args: argparse.Namespace) -> str:
+    from sandbox.reset import reset  # noqa: PLC0415
+
+    return "\n".join(reset(users=args.users))
+
+
+def _mail(args: argparse.Namespace) -> str:
+    from sandbox.outbox import show  # noqa: PLC0415
+
+    return show(to=args.to, as_json=args.json)
+
+
+def _fire(args: argparse.Namespace) -> str:
+    from sandbox.handlers import fire  # noqa: PLC0415 - chalice only for `fire`
+
+    endpoints = read_endpoints(sandbox_dir(os.environ) / ENDPOINTS_FILE)
+    return json.dumps(fire(endpoints, args.handler), indent=2, default=str)
+
+
+def _faults(args: argparse.Namespace) -> str:
+    from sandbox.fault_control import faults  # noqa: PLC0415
+
+    return faults(args.faults_command, getattr(args, "spec", ""))
+
+
+# Each command: `run`'s exit status, or what any other command prints.
+_COMMANDS: dict[str, Callable[[argparse.Namespace], int | str]] = {
+    "run": _run,
+    "user": _user,
+    "token": _token,
+    "reset": _reset,
+    "mail": _mail,
+    "fire": _fire,
+    "faults": _faults,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        if args.command == "run":
-            from sandbox.run import run  # noqa: PLC0415 - chalice and moto only for `run`
-
-            settings = SandboxSettings.from_environ(os.environ)
-            return run(dataclasses.replace(settings, fresh=args.fresh))
-        if args.command == "user":
-            from sandbox.users import create_user  # noqa: PLC0415 - boto3 only where needed
-
-            print(create_user(args.email, args.password, editor=args.editor))
-        elif args.command == "token":
-            from sandbox.users import id_token  # noqa: PLC0415
-
-            print(id_token(args.email, args.password))
-        elif args.command == "reset":
-            from sandbox.reset import reset  # noqa: PLC0415
-
-            print("\n".join(reset(users=args.users)))
-        elif args.command == "mail":
-            from sandbox.outbox import show  # noqa: PLC0415
-
-            print(show(to=args.to, as_json=args.json))
-        elif args.command == "fire":
-            from sandbox.handlers import fire  # noqa: PLC0415 - chalice only for `fire`
-
-            endpoints = read_endpoints(sandbox_dir(os.environ) / ENDPOINTS_FILE)
-            print(json.dumps(fire(endpoints, args.handler), indent=2, default=str))
+        done = _COMMANDS[args.command](args)
     except SandboxError as e:
         print(f"sandbox: {e}", file=sys.stderr)
         return 1
@@ -161,6 +222,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"sandbox: {NOT_RUNNING}: {e}", file=sys.stderr)
         return 1
+    if isinstance(done, int):
+        return done
+    print(done)
     return 0
 
 

@@ -2,7 +2,9 @@
 
 Control routes live under /_sandbox/ on the AWS endpoint, for the CLI in another process:
 `GET /_sandbox/outbox` (the sent mails, as moto's data.json shows them), `POST
-/_sandbox/outbox/clear`, `POST /_sandbox/snapshot` (save the state now).
+/_sandbox/outbox/clear`, `POST /_sandbox/snapshot` (save the state now), `GET /_sandbox/faults`,
+`POST /_sandbox/faults` (body: a SPEC) and `POST /_sandbox/faults/clear` (sandbox.faults).
+An action gets the request's body; a ValueError it raises is a 400 `{"error": message}`.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ log = logging.getLogger("sandbox.s3")
 
 PREFIX = "/_sandbox/"
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
-Action = Callable[[], Any]
+Action = Callable[[bytes], Any]
 
 
 def _respond(
@@ -96,6 +98,11 @@ class SandboxAwsApp:
         if action is None:
             body = json.dumps({"error": f"no sandbox action {key[0]} {PREFIX}{key[1]}"})
             return _respond(start_response, 404, body.encode(), "application/json")
-        return _respond(
-            start_response, 200, json.dumps(action(), default=str).encode(), "application/json"
-        )
+        length = str(environ.get("CONTENT_LENGTH") or "0")
+        request = environ["wsgi.input"].read(int(length)) if length.isdigit() else b""
+        try:
+            answer = json.dumps(action(request), default=str)
+        except ValueError as e:
+            error = json.dumps({"error": str(e)}).encode()
+            return _respond(start_response, 400, error, "application/json")
+        return _respond(start_response, 200, answer.encode(), "application/json")

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sandbox.aws_faults import own_session
 from sandbox.env import point_at_sandbox
 from sandbox.settings import ENDPOINTS_FILE, SandboxError, sandbox_dir
 
@@ -74,31 +75,46 @@ def pid_alive(pid: int) -> bool:
 
 
 def call_sandbox(
-    aws_endpoint_url: str, action: str, method: str = "GET", timeout: float = 30.0
+    aws_endpoint_url: str,
+    action: str,
+    method: str = "GET",
+    timeout: float = 30.0,
+    data: str | None = None,
 ) -> Any:
-    """Call a control route of the running sandbox (sandbox.control) and return its JSON."""
+    """Call a control route of the running sandbox (sandbox.control) and return its JSON; a
+    refusal is a SandboxError with the sandbox's own words."""
     address = f"{aws_endpoint_url.rstrip('/')}/_sandbox/{action}"
     if not address.startswith(("http://", "https://")):
         raise SandboxError(f"the AWS endpoint {aws_endpoint_url!r} is not an http(s) URL")
     # Never through a proxy: the sandbox is on this machine.
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    body = b"" if method == "POST" else None
+    body = data.encode() if data is not None else b"" if method == "POST" else None
     request = urllib.request.Request(address, method=method, data=body)  # noqa: S310 - http(s)
     try:
         with opener.open(request, timeout=timeout) as response:
             return json.load(response)
     except urllib.error.HTTPError as e:
-        raise SandboxError(f"the sandbox answered {e.code} for {method} {address}") from e
+        said = _refusal(e) or f"the sandbox answered {e.code} for {method} {address}"
+        raise SandboxError(said) from e
     except (urllib.error.URLError, OSError) as e:
         raise SandboxError(f"{NOT_RUNNING}: nothing answers at {aws_endpoint_url} ({e})") from e
     except ValueError as e:
         raise SandboxError(f"the sandbox's {address} is not JSON: {e}") from e
 
 
-def connect() -> tuple[dict[str, Any], boto3.Session]:
-    """The running sandbox's endpoints and a session that can only reach its moto."""
-    import boto3  # noqa: PLC0415 - keeps `--help` fast
+def _refusal(error: urllib.error.HTTPError) -> str | None:
+    """The message of a control route's 400 `{"error": ...}`, if it sent one."""
+    try:
+        said = json.load(error)
+    except ValueError:
+        return None
+    message = said.get("error") if isinstance(said, dict) else None
+    return message if isinstance(message, str) and error.code == 400 else None
 
+
+def connect() -> tuple[dict[str, Any], boto3.Session]:
+    """The running sandbox's endpoints and a session that can only reach its moto (the CLI is
+    the developer's tool: the fault rules spare it)."""
     endpoints = read_endpoints(sandbox_dir(os.environ) / ENDPOINTS_FILE)
     point_at_sandbox(os.environ, endpoints["aws_endpoint_url"], endpoints["region"])
-    return endpoints, boto3.Session(region_name=endpoints["region"])
+    return endpoints, own_session(endpoints["region"])

@@ -110,7 +110,10 @@ def _operation(service: str, text: str, handlers: Collection[str] | None) -> str
         if not _NAME.fullmatch(text):
             raise ValueError(f"{text!r} is not a handler name")
         if handlers is not None and text not in handlers:
-            raise ValueError(_unknown("the app has no handler", text, handlers))
+            names = ", ".join(sorted(handlers))
+            raise ValueError(
+                f"{_unknown('the app has no handler', text, handlers)}; it has {names}"
+            )
         return text
     known = operations(service)
     if text not in known:
@@ -185,10 +188,26 @@ class Faults:
         cls, environ: Mapping[str, str], handlers: Collection[str] | None = None
     ) -> Faults:
         """The rules SANDBOX_FAULTS names, seeded by SANDBOX_FAULT_SEED (random when unset)."""
-        seed = environ.get(SEED_VARIABLE, "").strip()
-        faults = cls(handlers=handlers) if not seed else cls(seed=seed, handlers=handlers)
-        faults.set(environ.get(SPEC_VARIABLE, ""))
+        return cls.start(environ.get(SPEC_VARIABLE, ""), environ.get(SEED_VARIABLE, ""), handlers)
+
+    @classmethod
+    def start(cls, spec: str, seed: str = "", handlers: Collection[str] | None = None) -> Faults:
+        faults = cls(handlers=handlers) if not seed.strip() else cls(seed.strip(), handlers)
+        faults.set(spec)
         return faults
+
+    @property
+    def active(self) -> bool:
+        return bool(self._armed)
+
+    @property
+    def spec(self) -> str:
+        return ",".join(a.rule.text for a in self._armed)
+
+    def expect_handlers(self, names: Collection[str]) -> None:
+        """Name the app's handlers once it is loaded: a `lambda` rule must name one of them."""
+        self.handlers = frozenset(names)
+        parse_spec(self.spec, self.handlers)
 
     def set(self, spec: str) -> list[dict[str, Any]]:
         """Replace the rules (their counts start at 0); a bad SPEC changes nothing."""
@@ -196,8 +215,6 @@ class Faults:
         armed = [_Armed(r, Random(f"{self.seed}/{i}/{r.text}")) for i, r in enumerate(rules)]
         with self._lock:
             self._armed = armed
-        if rules:
-            log.warning("fault rules in force: %s", ",".join(r.text for r in rules))
         return self.report()
 
     def clear(self) -> list[dict[str, Any]]:
@@ -262,7 +279,7 @@ def with_faults(name: str, handler: Handler, faults: Faults) -> Handler:
         again = copy.deepcopy(event) if "duplicate" in kinds else None
         result = handler(event, context)
         if again is not None:
-            log.warning("fault: %s gets the same batch a second time", name)
+            log.info("fault: %s gets the same batch a second time", name)
             result = merge_results(result, handler(again, context))
         if "crash" in kinds:
             raise InjectedCrash(f"fault: {name} crashed after it ran; the batch comes again")
@@ -273,14 +290,3 @@ def with_faults(name: str, handler: Handler, faults: Faults) -> Handler:
 
 def faulted_handlers(handlers: Mapping[str, Handler], faults: Faults) -> dict[str, Handler]:
     return {name: with_faults(name, handler, faults) for name, handler in handlers.items()}
-
-
-def table(report: list[dict[str, Any]], seed: str) -> str:
-    """`python -m sandbox faults`: each rule, the calls it met and the faults it injected."""
-    if not report:
-        return "no fault rules (set some with `python -m sandbox faults set SPEC`)"
-    width = max(len("RULE"), *(len(r["rule"]) for r in report))
-    lines = [f"{'RULE':<{width}}  {'CALLS':>8}  {'INJECTED':>8}"]
-    lines += [f"{r['rule']:<{width}}  {r['calls']:>8}  {r['injected']:>8}" for r in report]
-    lines.append(f"seed {seed} (repeat with {SEED_VARIABLE}={seed})")
-    return "\n".join(lines)

@@ -21,6 +21,7 @@ from chalice.app import DynamoDBEventConfig, ScheduledEventConfig, SQSEventConfi
 from chalice.local import LambdaContext
 
 from sandbox import logs
+from sandbox.faults import InjectedCrash
 from sandbox.lambda_events import (
     Handler,
     failed_ids,
@@ -34,9 +35,18 @@ log = logging.getLogger("sandbox.pump")
 
 # Wait this long before a failed SQS message or stream batch is tried again.
 RETRY_DELAY_SECONDS = 1
-# Lambda retries a stream batch until the record expires; the template caps it, and so do we.
-STREAM_MAX_ATTEMPTS = 3
+# Lambda retries a stream batch until the record expires; the template caps it (infra/
+# functions.yaml: MaximumRetryAttempts 10, after the first attempt), and so do we.
+STREAM_MAX_ATTEMPTS = 1 + 10
 _IDLE = 0.2
+
+
+def _log_failure(name: str, error: Exception, then: str) -> None:
+    if isinstance(error, InjectedCrash):
+        # A fault on purpose: its traceback would only hide the real ones.
+        log.warning("%s: %s", name, error)
+    else:
+        log.exception("%s raised: %s", name, then)
 
 
 @dataclass
@@ -168,8 +178,8 @@ class EventPump:
         """The ids of the messages to deliver again."""
         try:
             result = self._invoke(config.name, sqs_event(messages, arn, self._region))
-        except Exception:
-            log.exception("%s raised: the whole batch will be retried", config.name)
+        except Exception as e:
+            _log_failure(config.name, e, "the whole batch will be retried")
             return {m["MessageId"] for m in messages}
         # Reporting nothing means the whole batch succeeded.
         return failed_ids(result) or set()
@@ -234,8 +244,8 @@ class EventPump:
             try:
                 result = self._invoke(config.name, stream_event(records, config.stream_arn))
                 failed = failed_ids(result)
-            except Exception:
-                log.exception("%s raised: the batch will be retried", config.name)
+            except Exception as e:
+                _log_failure(config.name, e, "the batch will be retried")
                 failed = {records[0]["dynamodb"]["SequenceNumber"]}
             if not failed:
                 self._count(delivered=len(records))

@@ -25,6 +25,15 @@ def python_command(executable: str = sys.executable, root: Path = ROOT) -> str:
     return "python"
 
 
+def _faults_lines(faults: dict[str, Any], cli: str) -> list[str]:
+    if not faults.get("rules"):
+        return []
+    return [
+        f"  faults      {faults['rules']} (seed {faults['seed']}; "
+        f"`{cli} faults` shows what they injected)"
+    ]
+
+
 def banner(
     endpoints: dict[str, Any], endpoints_file: Path, python: str, state: Sequence[str] = ()
 ) -> str:
@@ -40,6 +49,7 @@ def banner(
             f"{endpoints['user_pool_client_id']})",
             f"  endpoints   {endpoints_file}",
             *(f"  state       {line}" for line in state),
+            *_faults_lines(endpoints.get("faults") or {}, cli),
             f"Create a user:  {cli} user create me@example.com 'Passw0rd!!' [--editor]",
             f"Get a token:    TOKEN=$({cli} token me@example.com 'Passw0rd!!'); "
             f'curl -H "Authorization: $TOKEN" {api}/todos',

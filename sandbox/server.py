@@ -13,6 +13,7 @@ import boto3
 
 from sandbox.api import ApiServer, chalice_config
 from sandbox.aws import MotoServer
+from sandbox.aws_faults import own_session
 from sandbox.cognito import TokenVerifier
 from sandbox.endpoints import pid_alive, remove_endpoints, write_endpoints
 from sandbox.env import (
@@ -22,6 +23,7 @@ from sandbox.env import (
     resource_environment,
     stage_environment,
 )
+from sandbox.faults import Faults, FaultSpecError, faulted_handlers
 from sandbox.handlers import event_handlers, load_app
 from sandbox.persist import Snapshotter
 from sandbox.pump import EventPump
@@ -94,9 +96,11 @@ class Sandbox:
         # Ids derived from the pool's and client's definitions: a mobile app's settings hold.
         os.environ["MOTO_COGNITO_IDP_USER_POOL_ID_STRATEGY"] = "HASH"
         os.environ["MOTO_COGNITO_IDP_USER_POOL_CLIENT_ID_STRATEGY"] = "HASH"
-        moto = self._add(MotoServer(settings.host, settings.aws_port, settings.region))
+        faults = self._faults()
+        moto = self._add(MotoServer(settings.host, settings.aws_port, settings.region, faults))
         point_at_sandbox(os.environ, moto.url, settings.region)
-        session = boto3.Session(region_name=settings.region)
+        # The sandbox's own calls (resources, the pump, snapshots) are AWS's work: never faulted.
+        session = own_session(settings.region)
         aws = self._create_resources(session)
         # Before the app: stopped after it, so the last snapshot sees everything it did.
         snapshots = self._add(
@@ -105,11 +109,16 @@ class Sandbox:
             )
         )
         # The control route that `reset` uses to save the emptied state at once.
-        moto.actions[("POST", "snapshot")] = lambda: {"saved": snapshots.save()}
+        moto.actions[("POST", "snapshot")] = lambda _: {"saved": snapshots.save()}
         environment = self._app_environment(aws, session)
         os.environ.update(environment)
         # Decorators read stream ARNs and queue names on import: everything is set by now.
         app = load_app()
+        handlers = event_handlers(app)
+        try:
+            faults.expect_handlers(handlers)
+        except FaultSpecError as e:
+            raise SandboxError(f"SANDBOX_FAULTS: {e}") from e
         verifier = TokenVerifier(
             issuer=f"https://cognito-idp.{settings.region}.amazonaws.com/{aws.pool.id}",
             client_id=aws.pool.client_id,
@@ -127,7 +136,7 @@ class Sandbox:
         self._add(
             EventPump(
                 app,
-                event_handlers(app),
+                faulted_handlers(handlers, faults),
                 session,
                 settings.region,
                 schedule_period=settings.schedule_seconds,
@@ -138,6 +147,7 @@ class Sandbox:
             "site_url": site.url,
             "aws_endpoint_url": moto.url,
             **self._resource_endpoints(aws),
+            "faults": {"rules": faults.spec, "seed": faults.seed},
             "app_environment": environment,
             "pid": os.getpid(),
         }
@@ -145,6 +155,13 @@ class Sandbox:
         write_endpoints(settings.endpoints_file, endpoints)
         self.endpoints = endpoints
         return endpoints
+
+    def _faults(self) -> Faults:
+        """SANDBOX_FAULTS's rules, refused before anything starts when malformed."""
+        try:
+            return Faults.start(self.settings.faults, self.settings.fault_seed)
+        except FaultSpecError as e:
+            raise SandboxError(f"SANDBOX_FAULTS: {e}") from e
 
     def _create_resources(self, session: boto3.Session) -> AwsResources:
         """The template's resources in moto, filled with the saved state."""

@@ -45,6 +45,9 @@ class SandboxSettings:
     host: str = HOST
     snapshot_seconds: float = DEFAULT_SNAPSHOT_SECONDS
     fresh: bool = False
+    # SANDBOX_FAULTS and SANDBOX_FAULT_SEED (sandbox.faults); checked when the sandbox starts.
+    faults: str = ""
+    fault_seed: str = ""
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> SandboxSettings:
@@ -65,6 +68,8 @@ class SandboxSettings:
             snapshot_seconds=max(
                 0.5, positive_from(environ, "SANDBOX_SNAPSHOT_SECONDS", DEFAULT_SNAPSHOT_SECONDS)
             ),
+            faults=environ.get("SANDBOX_FAULTS", "").strip(),
+            fault_seed=environ.get("SANDBOX_FAULT_SEED", "").strip(),
         )
 
     @property

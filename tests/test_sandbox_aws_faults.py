@@ -14,7 +14,8 @@ from botocore.exceptions import ClientError
 from werkzeug.serving import make_server
 from werkzeug.test import EnvironBuilder
 
-from sandbox.aws_faults import USER_AGENT_APP_ID, FaultInjector, classify, s3_operation
+from sandbox.aws_calls import classify, s3_operation
+from sandbox.aws_faults import USER_AGENT_APP_ID, FaultInjector
 from sandbox.faults import Faults
 
 ATTEMPTS = 2

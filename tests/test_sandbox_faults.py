@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from sandbox.fault_control import table
 from sandbox.faults import (
     Faults,
     FaultSpecError,
@@ -13,7 +14,6 @@ from sandbox.faults import (
     Rule,
     merge_results,
     parse_spec,
-    table,
     with_faults,
 )
 

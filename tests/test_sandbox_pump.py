@@ -13,8 +13,9 @@ from chalice import Chalice
 from chalice.app import DynamoDBEvent, SQSEvent
 from moto import mock_aws
 
+from deploy.template import FUNCTIONS, load_yaml
 from sandbox.lambda_events import failed_ids, schedule_seconds, stream_event
-from sandbox.pump import EventPump
+from sandbox.pump import STREAM_MAX_ATTEMPTS, EventPump
 
 QUEUE = "pump-test"
 
@@ -174,3 +175,14 @@ def test_stream_event_sets_arn_and_numeric_time() -> None:
     event = stream_event([record], "arn:stream")
     assert event["Records"][0]["eventSourceARN"] == "arn:stream"
     assert event["Records"][0]["dynamodb"]["ApproximateCreationDateTime"] == 1767225600.0
+
+
+def test_pump_retries_a_stream_batch_as_often_as_the_template_lets_lambda() -> None:
+    functions = load_yaml(FUNCTIONS)["Resources"]
+    retries = {
+        event["Properties"]["MaximumRetryAttempts"]
+        for function in functions.values()
+        for event in function.get("Properties", {}).get("Events", {}).values()
+        if "Stream" in event.get("Properties", {})
+    }
+    assert retries == {STREAM_MAX_ATTEMPTS - 1}
