@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 
 import pytest
 from chalice.test import Client
@@ -16,7 +19,32 @@ from deploy.template import (
     resources_template,
     with_allowed_origin,
 )
-from tests.conftest import headers_for
+from sandbox.gateway import gateway_headers
+from tests.conftest import ROOT, headers_for
+
+# A stage whose web client lives on one origin (every stage in .chalice/config.json says "*",
+# which a hard-coded "*" would match as well).
+STAGE_ORIGIN = "https://todo.example.org"
+# The app imported afresh under that stage: an answer, an error (a 400 before any AWS call) and
+# a preflight.
+_ANSWERS_UNDER_THE_STAGE = """
+import json
+from chalice.test import Client
+from app import app
+
+with Client(app) as client:
+    gateway = client.http._local_gateway
+    answers = {
+        "health": client.http.get("/health").headers,
+        "error": client.http.post(
+            "/subscriptions", headers={"Content-Type": "application/json"}, body="{"
+        ).headers,
+        "preflight": gateway.handle_request(
+            "OPTIONS", "/todos", {"Origin": "https://todo.example.org"}, b""
+        )["headers"],
+    }
+print(json.dumps({name: dict(headers) for name, headers in answers.items()}))
+"""
 
 ROUTES = sorted((path, method) for path, entries in app.routes.items() for method in entries)
 
@@ -28,6 +56,32 @@ def test_every_route_allows_the_stages_origin(path: str, method: str) -> None:
 
 def test_the_allowed_origin_is_the_stages_setting() -> None:
     assert API_CORS.allow_origin == os.environ["CORS_ALLOW_ORIGIN"]
+
+
+def test_every_answer_allows_the_origin_its_stage_names() -> None:
+    # CORS is read when app.py is imported (Chalice takes it as a decorator argument), so the
+    # stage is set before a fresh interpreter imports the app.
+    env = {**os.environ, "CORS_ALLOW_ORIGIN": STAGE_ORIGIN, "METRICS_OUTPUT": "log"}
+    done = subprocess.run(
+        [sys.executable, "-c", _ANSWERS_UNDER_THE_STAGE],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    answers = json.loads(done.stdout)
+    origins = {name: found.get("Access-Control-Allow-Origin") for name, found in answers.items()}
+    assert origins == {"health": STAGE_ORIGIN, "error": STAGE_ORIGIN, "preflight": STAGE_ORIGIN}
+
+
+def test_the_sandboxs_gateway_errors_allow_the_stages_origin(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CORS_ALLOW_ORIGIN", STAGE_ORIGIN)
+    assert gateway_headers("UNAUTHORIZED")["Access-Control-Allow-Origin"] == STAGE_ORIGIN
+    assert gateway_headers("DEFAULT_4XX")["Access-Control-Allow-Origin"] == STAGE_ORIGIN
 
 
 def test_a_todo_response_carries_cors_headers_for_web_clients(client: Client) -> None:

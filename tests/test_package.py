@@ -43,6 +43,7 @@ from deploy.template import (
 
 ROOT = Path(__file__).resolve().parent.parent
 STAGE = "prod"
+STAGE_ORIGIN = "https://todo.example.org"
 
 
 @pytest.fixture(scope="module")
@@ -56,6 +57,12 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Package:
     (project / ".chalice").mkdir()
     for path in (ROOT / ".chalice").glob("*.json"):
         shutil.copy2(path, project / ".chalice")
+    # The stage names its web client's origin (every stage in the repository says "*", which a
+    # hard-coded "*" would match as well).
+    config_file = project / ".chalice" / "config.json"
+    config = json.loads(config_file.read_text())
+    config["stages"][STAGE]["environment_variables"]["CORS_ALLOW_ORIGIN"] = STAGE_ORIGIN
+    config_file.write_text(json.dumps(config))
     return package(STAGE, tmp_path_factory.mktemp("build"), project_dir=project)
 
 
@@ -284,7 +291,19 @@ def test_package_gateway_responses_use_the_error_envelope_with_cors(
     assert json.loads(rendered)["Code"] == code
     assert set(json.loads(rendered)) == {"Code", "Message"}
     headers = response["responseParameters"]
-    assert headers["gatewayresponse.header.Access-Control-Allow-Origin"] == "'*'"
+    assert headers["gatewayresponse.header.Access-Control-Allow-Origin"] == f"'{STAGE_ORIGIN}'"
+
+
+def test_package_preflights_allow_the_stages_origin(template: Template) -> None:
+    paths = template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]["paths"]
+    origins = {
+        path: response["responseParameters"]["method.response.header.Access-Control-Allow-Origin"]
+        for path, item in paths.items()
+        if "options" in item
+        for response in item["options"]["x-amazon-apigateway-integration"]["responses"].values()
+    }
+    assert len(origins) == len(paths)
+    assert set(origins.values()) == {f"'{STAGE_ORIGIN}'"}
 
 
 def test_package_names_functions_as_chalice_deploy_does(template: Template) -> None:

@@ -288,7 +288,11 @@ def _alg_none() -> str:
         (make_token("alice", expires_in=-60), "expired"),
         (make_token("alice", audience="another-client"), "another app client"),
         (make_token("alice", issuer="https://cognito-idp.example/other"), "another user pool"),
-        (make_token("alice", token_use="access"), ""),
+        (make_token("alice", token_use="access"), "ID token"),
+        # Any token_use but "id" is refused, not only "access" (Cognito's refresh tokens are
+        # opaque, but a JWT that says "refresh" must not pass as an ID token either).
+        (make_token("alice", token_use="refresh"), "ID token"),
+        (make_token("alice", token_use="ID"), "ID token"),
     ],
     ids=[
         "missing",
@@ -302,6 +306,8 @@ def _alg_none() -> str:
         "wrong-audience",
         "wrong-issuer",
         "access-token",
+        "refresh-token-use",
+        "uppercase-token-use",
     ],
 )
 @pytest.mark.parametrize(

@@ -97,6 +97,29 @@ def test_patch_with_if_match_on_a_deleted_todo_is_412_with_the_tombstone(client:
     assert body["Current"]["deleted"] is True
 
 
+@pytest.mark.parametrize(
+    ("method", "body"), [("patch", {"done": True}), ("put", {"title": "u"}), ("delete", None)]
+)
+def test_if_match_naming_the_tombstones_own_version_is_412_with_the_tombstone(
+    client: Client, method: str, body: Any
+) -> None:
+    # A deleted todo has no version a write may match, not even its tombstone's (2 here).
+    _put(client, "abc", {"title": "t"}, CREATE)
+    client.http.delete("/todos/abc", headers=ALICE)
+    response = getattr(client.http, method)(
+        "/todos/abc",
+        headers={**ALICE, "If-Match": '"2"'},
+        body=None if body is None else json.dumps(body),
+    )
+    envelope = assert_error(response, 412, "PreconditionFailedError")
+    assert envelope["Current"] == {
+        "id": "abc",
+        "deleted": True,
+        "updated_at": envelope["Current"]["updated_at"],
+        "version": 2,
+    }
+
+
 def test_put_without_precondition_is_428(client: Client) -> None:
     response = _put(client, "abc", {"title": "t"}, {})
     assert_error(response, 428, "PreconditionRequiredError", "If-None-Match: *")
