@@ -39,6 +39,10 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.stage import stage_environment as test_stage_environment  # noqa: E402
+
 USER = "bench-user-0001"
 SEEDED_TODOS = 5
 PAGE = 2  # smaller than the seed: the response carries a signed cursor
@@ -156,22 +160,14 @@ def free_port() -> int:
 
 def stage_environment(endpoint: str, scratch: Path) -> dict[str, str]:
     """The test stage's variables from .chalice/config.json plus moto's endpoint and fake keys."""
-    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
     env = {
         k: v
         for k, v in os.environ.items()
         if not k.startswith("AWS_") and k != "PYTHONDONTWRITEBYTECODE"
     }
-    env.update(config["stages"]["test"]["environment_variables"])
+    env.update(test_stage_environment(endpoint))
     env.update(
         {
-            "AWS_ENDPOINT_URL": endpoint,
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_SESSION_TOKEN": "testing",
-            "AWS_REGION": "us-east-1",
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "AWS_EC2_METADATA_DISABLED": "true",
             # Bytecode is cached (the untimed warm-up writes it) for both sides, as in the
             # Lambda package, which ships .pyc files (deploy/package.py): without them every
             # cold start would compile the app, which no one would measure on purpose.

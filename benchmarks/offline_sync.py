@@ -30,20 +30,11 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-_STAGE = json.loads((ROOT / ".chalice" / "config.json").read_text())["stages"]["test"]
-os.environ.update(_STAGE["environment_variables"])
-os.environ.update(
-    {
-        "AWS_ACCESS_KEY_ID": "benchmark",
-        "AWS_SECRET_ACCESS_KEY": "benchmark",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_REGION": "us-east-1",
-        # Metrics as (unshown) log records, not a line of JSON on stdout per request.
-        "METRICS_OUTPUT": "log",
-    }
-)
-for _leak in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB"):
-    os.environ.pop(_leak, None)
+from tests.stage import use_stage_environment  # noqa: E402
+
+use_stage_environment(key="benchmark")
+# Metrics as (unshown) log records, not a line of JSON on stdout per request.
+os.environ["METRICS_OUTPUT"] = "log"
 
 from moto import mock_aws  # noqa: E402
 from pynamodb.connection.base import Connection  # noqa: E402

@@ -20,8 +20,6 @@ figures (it is a measurement); exits 1 only if a response is not what the seed d
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import statistics
 import sys
 import time
@@ -32,18 +30,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-_STAGE = json.loads((ROOT / ".chalice" / "config.json").read_text())["stages"]["test"]
-os.environ.update(_STAGE["environment_variables"])
-os.environ.update(
-    {
-        "AWS_ACCESS_KEY_ID": "benchmark",
-        "AWS_SECRET_ACCESS_KEY": "benchmark",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_REGION": "us-east-1",
-    }
-)
-for _leak in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB"):
-    os.environ.pop(_leak, None)
+from tests.stage import use_stage_environment  # noqa: E402
+
+use_stage_environment(key="benchmark")
 
 from chalice.test import Client  # noqa: E402
 from moto import mock_aws  # noqa: E402

@@ -39,6 +39,8 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from cold_start import free_port, rest_event  # noqa: E402
 
+from tests.stage import use_stage_environment  # noqa: E402
+
 USER = "warm-path-user"
 GOAL = 0.8
 
@@ -50,23 +52,6 @@ class Context:
 
     def get_remaining_time_in_millis(self) -> int:
         return 10_000
-
-
-def environment(endpoint: str) -> None:
-    stage = json.loads((ROOT / ".chalice" / "config.json").read_text())["stages"]["test"]
-    for name in [n for n in os.environ if n.startswith("AWS_")]:
-        os.environ.pop(name)
-    os.environ.update(stage["environment_variables"])
-    os.environ.update(
-        {
-            "AWS_ENDPOINT_URL": endpoint,
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_REGION": "us-east-1",
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "AWS_EC2_METADATA_DISABLED": "true",
-        }
-    )
 
 
 def event(method: str, path: str, resource: str, **extra: Any) -> dict[str, Any]:
@@ -176,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     # The per-request metric lines would flood the terminal: measured, but written nowhere.
     real_stdout, sys.stdout = sys.stdout, open(os.devnull, "w")  # noqa: SIM115
     try:
-        environment(f"http://127.0.0.1:{port}")
+        use_stage_environment(f"http://127.0.0.1:{port}")
         from sandbox.resources import create_tables  # noqa: PLC0415
 
         create_tables("test")

@@ -18,20 +18,10 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 ROOT = Path(__file__).resolve().parent.parent
-_STAGE = json.loads((ROOT / ".chalice" / "config.json").read_text())["stages"]["test"]
+from tests.stage import use_stage_environment  # noqa: E402
+
 # The test client applies stage variables only during a request; models read them on import.
-os.environ.update(_STAGE["environment_variables"])
-os.environ.update(
-    {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_REGION": "us-east-1",
-    }
-)
-for _leak in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB"):
-    os.environ.pop(_leak, None)
+use_stage_environment()
 
 import boto3  # noqa: E402
 import botocore.client  # noqa: E402
@@ -45,6 +35,7 @@ from chalicelib.models import ALL_MODELS  # noqa: E402
 from sandbox.atomic import make_dynamodb_atomic  # noqa: E402
 from sandbox.cognito import TokenVerifier, install  # noqa: E402
 from sandbox.resources import Mail, Media, create_mail, create_media, create_tables  # noqa: E402
+from tests.e2e import Sandbox, running_sandbox  # noqa: E402
 
 ACCOUNT = "123456789012"  # moto's default account
 ISSUER = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_test"
@@ -122,6 +113,20 @@ def moto() -> Iterator[str]:
         server.stop()
 
 
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    """`python -m sandbox run` on free ports, one per test module (end-to-end tests)."""
+    with running_sandbox(tmp_path_factory.mktemp("sandbox")) as running:
+        yield running
+
+
+@pytest.fixture
+def fresh_sandbox(tmp_path: Path) -> Iterator[Sandbox]:
+    """A sandbox of the test's own, for tests that stop it or delete every user."""
+    with running_sandbox(tmp_path) as running:
+        yield running
+
+
 @pytest.fixture
 def aws() -> Iterator[None]:
     """moto for every AWS call, with the tables, queues and mail sender of infra/resources.yaml."""
@@ -138,6 +143,34 @@ def aws() -> Iterator[None]:
 def media(aws: None) -> Media:
     """The media bucket, the thumbnail queue and its dead-letter queue, as in production."""
     return create_media("test", _SESSION)
+
+
+UploadPhoto = Callable[..., str]
+
+
+@pytest.fixture
+def upload_photo(media: Media) -> UploadPhoto:
+    """Create a pending photo as POST /photos does, then put `data` where its upload form points
+    (S3 queues the notification, as after a real upload); returns the photo's id. With
+    `photo_id`, upload to that photo instead of creating one."""
+    from chalicelib.services.photos import PhotoService, upload_key  # noqa: PLC0415
+
+    def upload(
+        data: bytes,
+        photo_id: str | None = None,
+        *,
+        user: str = "alice",
+        content_type: str = "image/jpeg",
+        size: int = 1_000_000,
+    ) -> str:
+        if photo_id is None:
+            body = {"content_type": content_type, "size": size}
+            photo_id = str(PhotoService(cursor_secret=b"u" * 32).create(user, body)["photo"]["id"])
+        key = upload_key(user, photo_id)
+        _SESSION.client("s3").put_object(Bucket=media.bucket, Key=key, Body=data)
+        return photo_id
+
+    return upload
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ from playwright.sync_api import (
 )
 
 from sandbox.site import SiteServer
-from tests.test_e2e_sandbox import PASSWORD, Sandbox, call, start_sandbox, stop_sandbox
+from tests.e2e import PASSWORD, Sandbox, call
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -125,13 +125,6 @@ class Site:
 
 
 # -- fixtures ---------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    running = start_sandbox(tmp_path_factory.mktemp("browser-sandbox"))
-    yield running
-    stop_sandbox(running.process)
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,6 @@ import json
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,15 +13,14 @@ from typing import Any
 import pytest
 import requests
 
-from tests.test_e2e_sandbox import (
+from tests.e2e import (
     HTTP_TIMEOUT,
     ROOT,
-    STARTUP_TIMEOUT,
     Sandbox,
     create_user,
     free_ports,
-    start_sandbox,
-    stop_sandbox,
+    stop_process,
+    wait_until_healthy,
 )
 
 pytestmark = pytest.mark.e2e
@@ -40,13 +38,6 @@ def local_stage(config_file: Path = ROOT / ".chalice" / "config.json") -> dict[s
     stages: dict[str, Any] = json.loads(config_file.read_text())["stages"]
     variables: dict[str, str] = stages["local"]["environment_variables"]
     return variables
-
-
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    running = start_sandbox(tmp_path_factory.mktemp("sandbox"))
-    yield running
-    stop_sandbox(running.process)
 
 
 @pytest.fixture(scope="module")
@@ -78,19 +69,10 @@ def chalice_local(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) ->
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while True:
-            if process.poll() is not None or time.monotonic() > deadline:
-                log_text = (project / "chalice.log").read_text()
-                pytest.fail(f"chalice local did not start:\n{log_text}")
-            try:
-                if requests.get(f"{url}/health", timeout=1).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                time.sleep(0.1)
+        wait_until_healthy(process, lambda: url, project / "chalice.log", "chalice local")
         yield url
     finally:
-        stop_sandbox(process)
+        stop_process(process)
 
 
 def test_local_stage_names_the_sandboxs_resources(sandbox: Sandbox) -> None:

@@ -7,26 +7,17 @@ from __future__ import annotations
 import random
 import threading
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.test_e2e_sandbox import Sandbox, call, create_user, start_sandbox, stop_sandbox
+from tests.e2e import Sandbox, call, create_user
 
 pytestmark = pytest.mark.e2e
 
 Json = dict[str, Any]
 ROUNDS = 6
 OPS_PER_ROUND = 4
-
-
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    running = start_sandbox(Path(tmp_path_factory.mktemp("offline")))
-    yield running
-    stop_sandbox(running.process)
 
 
 class Device:

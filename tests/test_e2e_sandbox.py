@@ -4,172 +4,22 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import re
-import signal
-import socket
-import subprocess
-import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
-import boto3
 import jwt
 import pytest
 import requests
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from tests.e2e import HTTP_TIMEOUT, PASSWORD, Sandbox, User, assert_envelope, call, create_user
+
 pytestmark = pytest.mark.e2e
 
-ROOT = Path(__file__).resolve().parent.parent
-PASSWORD = "Passw0rd!!"
-STARTUP_TIMEOUT = 30.0
-HTTP_TIMEOUT = 10.0
 OWN_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-
-
-def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
-    """Ports nothing listens on now: bound together so they differ, then released."""
-    sockets = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind((host, 0))
-        return [int(sock.getsockname()[1]) for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
-
-
-@dataclass
-class Sandbox:
-    process: subprocess.Popen[bytes]
-    directory: Path
-    env: dict[str, str]
-    endpoints: dict[str, Any]
-
-    @property
-    def api(self) -> str:
-        return str(self.endpoints["api_url"])
-
-    @property
-    def endpoints_file(self) -> Path:
-        return self.directory / "endpoints.json"
-
-    def output(self) -> str:
-        return (self.directory / "sandbox.log").read_text(errors="replace")
-
-    def cli(self, *args: str) -> str:
-        """Run `python -m sandbox ARGS` against this sandbox; its stdout, stripped."""
-        done = subprocess.run(
-            [sys.executable, "-m", "sandbox", *args],
-            cwd=ROOT,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-        if done.returncode != 0:
-            pytest.fail(f"`sandbox {' '.join(args)}` failed ({done.returncode}):\n{done.stderr}")
-        return done.stdout.strip()
-
-    def client(self, service: str) -> Any:
-        return boto3.client(
-            service,  # type: ignore[call-overload]
-            endpoint_url=self.endpoints["aws_endpoint_url"],
-            region_name=self.endpoints["region"],
-            aws_access_key_id="sandbox",
-            aws_secret_access_key="sandbox",
-        )
-
-
-def start_sandbox(directory: Path, *args: str, host: str = "127.0.0.1") -> Sandbox:
-    """`python -m sandbox run ARGS` with its state and endpoints in `directory`, on free ports."""
-    api_port, site_port, aws_port = free_ports(3, host)
-    env = {
-        **os.environ,
-        "SANDBOX_HOST": host,
-        "SANDBOX_DIR": str(directory),
-        "SANDBOX_API_PORT": str(api_port),
-        "SANDBOX_SITE_PORT": str(site_port),
-        "SANDBOX_AWS_PORT": str(aws_port),
-    }
-    # A file, not a pipe: nobody reads the log while tests run, and a full pipe blocks.
-    with (directory / "sandbox.log").open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "sandbox", "run", *args],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    sandbox = Sandbox(process, directory, env, {})
-    try:
-        sandbox.endpoints = _wait_until_ready(sandbox)
-    except BaseException:
-        stop_sandbox(process)
-        raise
-    return sandbox
-
-
-def _wait_until_ready(sandbox: Sandbox) -> dict[str, Any]:
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    while time.monotonic() < deadline:
-        if sandbox.process.poll() is not None:
-            pytest.fail(f"sandbox exited with {sandbox.process.returncode}:\n{sandbox.output()}")
-        if sandbox.endpoints_file.exists():
-            endpoints: dict[str, Any] = json.loads(sandbox.endpoints_file.read_text())
-            try:
-                health = requests.get(f"{endpoints['api_url']}/health", timeout=1)
-            except requests.ConnectionError:
-                health = None
-            if health is not None and health.status_code == 200:
-                return endpoints
-        time.sleep(0.1)
-    pytest.fail(f"sandbox not ready after {STARTUP_TIMEOUT:.0f} s:\n{sandbox.output()}")
-
-
-def stop_sandbox(process: subprocess.Popen[bytes]) -> int:
-    """SIGTERM the sandbox this test started (by its pid), then kill it if it hangs."""
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            return process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-    return process.wait()
-
-
-@dataclass(frozen=True)
-class User:
-    email: str
-    sub: str
-    token: str
-
-
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    running = start_sandbox(tmp_path_factory.mktemp("sandbox"))
-    yield running
-    stop_sandbox(running.process)
-
-
-@pytest.fixture
-def fresh_sandbox(tmp_path: Path) -> Iterator[Sandbox]:
-    """A sandbox of the test's own, for tests that stop it or delete every user."""
-    running = start_sandbox(tmp_path)
-    yield running
-    stop_sandbox(running.process)
-
-
-def create_user(sandbox: Sandbox, name: str) -> User:
-    email = f"{name}-{uuid.uuid4().hex[:8]}@example.com"
-    sub = sandbox.cli("user", "create", email, PASSWORD)
-    return User(email, sub, sandbox.cli("token", email, PASSWORD))
 
 
 @pytest.fixture(scope="module")
@@ -180,38 +30,6 @@ def alice(sandbox: Sandbox) -> User:
 @pytest.fixture(scope="module")
 def bob(sandbox: Sandbox) -> User:
     return create_user(sandbox, "bob")
-
-
-def call(
-    sandbox: Sandbox,
-    method: str,
-    path: str,
-    token: str | None = None,
-    body: dict[str, Any] | None = None,
-    **headers: str,
-) -> requests.Response:
-    sent = {k.replace("_", "-"): v for k, v in headers.items()}
-    if token is not None:
-        sent["Authorization"] = token
-    if body is not None:
-        sent["Content-Type"] = "application/json"
-    return requests.request(
-        method,
-        f"{sandbox.api}{path}",
-        headers=sent,
-        data=None if body is None else json.dumps(body),
-        timeout=HTTP_TIMEOUT,
-    )
-
-
-def assert_envelope(response: requests.Response, status: int, code: str) -> str:
-    assert response.status_code == status, response.text
-    body = response.json()
-    # A 412 also carries the current representation (DESIGN: "Current"); nothing else does.
-    assert set(body) == ({"Code", "Message", "Current"} if status == 412 else {"Code", "Message"})
-    assert body["Code"] == code
-    assert body["Message"]
-    return str(body["Message"])
 
 
 @pytest.fixture
@@ -482,7 +300,7 @@ def test_reset_users_deletes_every_user(fresh_sandbox: Sandbox) -> None:
 
 
 def test_sigterm_stops_the_sandbox_and_removes_endpoints(fresh_sandbox: Sandbox) -> None:
-    assert stop_sandbox(fresh_sandbox.process) == 0
+    assert fresh_sandbox.stop() == 0
     assert not fresh_sandbox.endpoints_file.exists()
     for url in (fresh_sandbox.api, fresh_sandbox.endpoints["aws_endpoint_url"]):
         with pytest.raises(requests.ConnectionError):
@@ -497,15 +315,7 @@ def test_fire_runs_the_warmer_against_the_running_sandbox(sandbox: Sandbox) -> N
 
 
 def test_fire_names_the_scheduled_handlers_when_asked_for_another(sandbox: Sandbox) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "sandbox", "fire", "make_thumbnails"],
-        cwd=ROOT,
-        env=sandbox.env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = sandbox.run_cli("fire", "make_thumbnails")
     assert done.returncode == 1
     assert "warm_api" in done.stderr
 

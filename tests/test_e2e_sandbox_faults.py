@@ -8,20 +8,10 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from unittest import mock
 
 import pytest
 
-from tests.test_e2e_sandbox import (
-    ROOT,
-    Sandbox,
-    User,
-    assert_envelope,
-    call,
-    create_user,
-    start_sandbox,
-    stop_sandbox,
-)
+from tests.e2e import ROOT, Sandbox, User, assert_envelope, call, create_user, running_sandbox
 
 START_RULES = "ses:SendRawEmail:throttle:0"
 
@@ -29,10 +19,8 @@ START_RULES = "ses:SendRawEmail:throttle:0"
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
     rules = {"SANDBOX_FAULTS": START_RULES, "SANDBOX_FAULT_SEED": "5"}
-    with mock.patch.dict(os.environ, rules):
-        running = start_sandbox(tmp_path_factory.mktemp("sandbox"))
-    yield running
-    stop_sandbox(running.process)
+    with running_sandbox(tmp_path_factory.mktemp("sandbox"), env=rules) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
@@ -48,15 +36,7 @@ def rules(sandbox: Sandbox) -> Iterator[Callable[[str], str]]:
 
 
 def _faults(sandbox: Sandbox, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "sandbox", "faults", *args],
-        cwd=ROOT,
-        env=sandbox.env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return sandbox.run_cli("faults", *args)
 
 
 def _counts(sandbox: Sandbox) -> dict[str, tuple[int, int]]:

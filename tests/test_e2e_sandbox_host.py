@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.test_e2e_sandbox import HTTP_TIMEOUT, Sandbox, call, start_sandbox, stop_sandbox
+from tests.e2e import HTTP_TIMEOUT, Sandbox, call, running_sandbox
 
 pytestmark = pytest.mark.e2e
 # Another loopback address: on Linux all of 127.0.0.0/8 is this machine, and nothing else.
@@ -31,9 +31,8 @@ def _can_listen_on(host: str) -> bool:
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
     if not _can_listen_on(HOST):
         pytest.skip(f"this system cannot listen on {HOST}")
-    running = start_sandbox(tmp_path_factory.mktemp("sandbox"), host=HOST)
-    yield running
-    stop_sandbox(running.process)
+    with running_sandbox(tmp_path_factory.mktemp("sandbox"), host=HOST) as running:
+        yield running
 
 
 def test_every_url_in_endpoints_names_the_host(sandbox: Sandbox) -> None:

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -15,15 +12,14 @@ import jwt
 import pytest
 import requests
 
-from tests.test_e2e_sandbox import (
+from tests.e2e import (
     HTTP_TIMEOUT,
     PASSWORD,
-    ROOT,
     Sandbox,
     call,
     create_user,
+    running_sandbox,
     start_sandbox,
-    stop_sandbox,
 )
 
 pytestmark = pytest.mark.e2e
@@ -77,8 +73,7 @@ def _wait_until_ready(sandbox: Sandbox, token: str, photo_id: str) -> dict[str, 
 
 
 def test_sandbox_s3_refuses_an_upload_larger_than_the_photo_declared(tmp_path: Path) -> None:
-    sandbox = start_sandbox(tmp_path)
-    try:
+    with running_sandbox(tmp_path) as sandbox:
         user = create_user(sandbox, "liar")
         data = _jpeg()
         photo_id, sent = _upload(sandbox, user.token, data, declared=len(data) - 1)
@@ -86,13 +81,10 @@ def test_sandbox_s3_refuses_an_upload_larger_than_the_photo_declared(tmp_path: P
         assert b"<Code>EntityTooLarge</Code>" in sent.content
         photo = call(sandbox, "GET", f"/photos/{photo_id}", user.token).json()
         assert photo["status"] == "pending"
-    finally:
-        stop_sandbox(sandbox.process)
 
 
 def test_restart_keeps_users_todos_mails_and_the_pool_ids(tmp_path: Path) -> None:
-    first = start_sandbox(tmp_path)
-    try:
+    with running_sandbox(tmp_path) as first:
         user = create_user(first, "keeper")
         editor_email = f"editor-{user.sub[:8]}@example.com"
         first.cli("user", "create", editor_email, PASSWORD, "--editor")
@@ -108,11 +100,9 @@ def test_restart_keeps_users_todos_mails_and_the_pool_ids(tmp_path: Path) -> Non
         assert photo["status"] == "ready", photo
         ids = _ids(first)
         assert not first.endpoints["state"]["restored"]
-    finally:
-        assert stop_sandbox(first.process) == 0
+        assert first.stop() == 0
 
-    second = start_sandbox(tmp_path)
-    try:
+    with running_sandbox(tmp_path) as second:
         assert second.endpoints["state"]["restored"]
         assert "restored the state saved" in second.output()
         assert _ids(second) == ids
@@ -137,13 +127,10 @@ def test_restart_keeps_users_todos_mails_and_the_pool_ids(tmp_path: Path) -> Non
         call(second, "POST", "/subscriptions", body={"email": newcomer})
         _wait_for_mail(second, newcomer)
         assert json.loads(second.cli("mail", "--to", reader, "--json")) == mails
-    finally:
-        stop_sandbox(second.process)
 
 
 def test_kill_9_loses_nothing_saved_by_a_periodic_snapshot(tmp_path: Path) -> None:
-    first = start_sandbox(tmp_path)
-    try:
+    with running_sandbox(tmp_path) as first:
         user = create_user(first, "crash")
         todo = call(first, "POST", "/todos", user.token, {"title": "Saved"}).json()
         state = tmp_path / "state" / "state.json"
@@ -154,49 +141,29 @@ def test_kill_9_loses_nothing_saved_by_a_periodic_snapshot(tmp_path: Path) -> No
             time.sleep(0.2)
         else:
             pytest.fail("no periodic snapshot holds the todo")
-    finally:
-        first.process.send_signal(signal.SIGKILL)
-        first.process.wait()
+        first.kill()
 
-    second = start_sandbox(tmp_path)
-    try:
+    with running_sandbox(tmp_path) as second:
         assert second.endpoints["state"]["restored"]
         listed = call(second, "GET", "/todos", user.token).json()["items"]
         assert [t["id"] for t in listed] == [todo["id"]]
-    finally:
-        stop_sandbox(second.process)
 
 
 def test_fresh_start_forgets_the_saved_state(tmp_path: Path) -> None:
-    first = start_sandbox(tmp_path)
-    try:
+    with running_sandbox(tmp_path) as first:
         user = create_user(first, "forgotten")
-    finally:
-        stop_sandbox(first.process)
-    second = start_sandbox(tmp_path, "--fresh")
-    try:
+    with running_sandbox(tmp_path, "--fresh") as second:
         assert not second.endpoints["state"]["restored"]
         assert "--fresh: deleted the saved state" in second.output()
         # The pool's id and signing key stay, so the old token verifies; its data is gone.
         assert call(second, "GET", "/todos", user.token).json()["items"] == []
-        done = subprocess.run(
-            [sys.executable, "-m", "sandbox", "token", user.email, PASSWORD],
-            cwd=ROOT,
-            env=second.env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        done = second.run_cli("token", user.email, PASSWORD)
         assert done.returncode == 1
         assert "wrong e-mail or password" in done.stderr
-    finally:
-        stop_sandbox(second.process)
 
 
 def test_reset_empties_the_outbox_and_saves_at_once(tmp_path: Path) -> None:
-    sandbox = start_sandbox(tmp_path)
-    try:
+    with running_sandbox(tmp_path) as sandbox:
         reader = "reset-reader@example.com"
         call(sandbox, "POST", "/subscriptions", body={"email": reader})
         _wait_for_mail(sandbox, reader)
@@ -206,13 +173,11 @@ def test_reset_empties_the_outbox_and_saves_at_once(tmp_path: Path) -> None:
         saved = json.loads((tmp_path / "state" / "state.json").read_text())
         assert saved["mails"] == []
         assert all(items == [] for items in saved["tables"].values())
-    finally:
-        stop_sandbox(sandbox.process)
 
 
 def test_reset_with_no_sandbox_running_deletes_the_saved_state(tmp_path: Path) -> None:
     sandbox = start_sandbox(tmp_path)
-    stop_sandbox(sandbox.process)
+    sandbox.stop()
     assert (tmp_path / "state" / "state.json").exists()
     report = sandbox.cli("reset")
     assert report.startswith("no sandbox is running (start it with `make run`)")
@@ -221,16 +186,7 @@ def test_reset_with_no_sandbox_running_deletes_the_saved_state(tmp_path: Path) -
 
 def test_cli_after_kill_9_says_no_sandbox_is_running(tmp_path: Path) -> None:
     sandbox = start_sandbox(tmp_path)
-    sandbox.process.send_signal(signal.SIGKILL)
-    sandbox.process.wait()
-    done = subprocess.run(
-        [sys.executable, "-m", "sandbox", "mail"],
-        cwd=ROOT,
-        env=sandbox.env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    sandbox.kill()
+    done = sandbox.run_cli("mail")
     assert done.returncode == 1
     assert done.stderr.strip() == "sandbox: no sandbox is running (start it with `make run`)"

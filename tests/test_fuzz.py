@@ -11,12 +11,11 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.test_e2e_sandbox import PASSWORD, Sandbox, start_sandbox, stop_sandbox
+from tests.e2e import PASSWORD, Sandbox
 
 pytestmark = pytest.mark.e2e
 
@@ -30,13 +29,6 @@ SECONDS = int(os.environ.get("FUZZ_SECONDS", "30"))
 # that breaks the schema, the two things this run must never see. `make fuzz` keeps the check.
 SHORT_RUN_SKIPS = "" if "FUZZ_SECONDS" in os.environ else ",positive_data_acceptance"
 SEED = os.environ.get("FUZZ_SEED", "20261201")
-
-
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    running = start_sandbox(tmp_path_factory.mktemp("fuzz"))
-    yield running
-    stop_sandbox(running.process)
 
 
 def _token(sandbox: Sandbox, name: str, *flags: str) -> str:

@@ -10,7 +10,7 @@ import pytest
 from chalice.test import Client
 
 from sandbox.resources import Media
-from tests.conftest import headers_for
+from tests.conftest import UploadPhoto, headers_for
 from tests.helpers import assert_error
 from tests.images import jpeg
 
@@ -100,11 +100,10 @@ def test_delete_photo_is_204_then_404(photo_client: Client) -> None:
     )
 
 
-def test_make_thumbnails_handler_processes_queue_batch(photo_client: Client, media: Media) -> None:
-    photo = _create(photo_client).json_body["photo"]
-    boto3.client("s3").put_object(
-        Bucket=media.bucket, Key=f"uploads/alice/{photo['id']}", Body=jpeg()
-    )
+def test_make_thumbnails_handler_processes_queue_batch(
+    photo_client: Client, media: Media, upload_photo: UploadPhoto
+) -> None:
+    photo = {"id": upload_photo(jpeg())}
     sqs = boto3.client("sqs")
     messages = sqs.receive_message(QueueUrl=media.queue_url, MaxNumberOfMessages=10)["Messages"]
     bodies = [m["Body"] for m in messages] + ["poison"]

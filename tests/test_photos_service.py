@@ -18,6 +18,7 @@ from chalicelib.services.leases import Busy
 from chalicelib.services.photos import PhotoService, thumbnail_key, upload_key
 from chalicelib.services.thumbnails import EXPIRY_TAG, ThumbnailService, s3_objects
 from sandbox.resources import Media
+from tests.conftest import UploadPhoto
 from tests.images import jpeg, png
 
 SECRET = b"s" * 32
@@ -36,10 +37,6 @@ def service(media: Media) -> PhotoService:
 @pytest.fixture
 def worker(media: Media) -> ThumbnailService:
     return ThumbnailService()
-
-
-def _upload(s3: Any, media: Media, user: str, photo_id: str, data: bytes) -> None:
-    s3.put_object(Bucket=media.bucket, Key=upload_key(user, photo_id), Body=data)
 
 
 def _event(bucket: str, key: str) -> str:
@@ -119,9 +116,15 @@ def test_create_keeps_only_the_filename_of_a_path(service: PhotoService) -> None
 
 
 def test_process_upload_makes_three_thumbnails_and_marks_ready(
-    worker: ThumbnailService, service: PhotoService, s3: Any, media: Media, pending: str
+    *,
+    worker: ThumbnailService,
+    service: PhotoService,
+    s3: Any,
+    media: Media,
+    pending: str,
+    upload_photo: UploadPhoto,
 ) -> None:
-    _upload(s3, media, "alice", pending, jpeg(2000, 1500))
+    upload_photo(jpeg(2000, 1500), pending)
     assert worker.process_upload(media.bucket, upload_key("alice", pending)) == "ready"
     photo = service.get("alice", pending)
     assert photo["status"] == "ready"
@@ -135,12 +138,18 @@ def test_process_upload_makes_three_thumbnails_and_marks_ready(
 
 
 def test_pending_photo_expires_through_ttl_until_it_is_done(
-    worker: ThumbnailService, service: PhotoService, s3: Any, media: Media, pending: str
+    *,
+    worker: ThumbnailService,
+    service: PhotoService,
+    s3: Any,
+    media: Media,
+    pending: str,
+    upload_photo: UploadPhoto,
 ) -> None:
     from chalicelib.models import PhotoModel  # noqa: PLC0415
 
     assert PhotoModel.get("alice", pending).expires_at is not None
-    _upload(s3, media, "alice", pending, jpeg(200, 100))
+    upload_photo(jpeg(200, 100), pending)
     assert worker.process_upload(media.bucket, upload_key("alice", pending)) == "ready"
     assert PhotoModel.get("alice", pending).expires_at is None
 
@@ -162,9 +171,9 @@ def test_process_upload_marks_bad_files_failed_without_retry(
     media: Media,
     data: bytes,
     declared: str,
+    upload_photo: UploadPhoto,
 ) -> None:
-    photo_id = service.create("alice", {"content_type": declared, "size": 100_000})["photo"]["id"]
-    _upload(s3, media, "alice", photo_id, data)
+    photo_id = upload_photo(data, content_type=declared, size=100_000)
     assert worker.process_upload(media.bucket, upload_key("alice", photo_id)) == "failed"
     photo = service.get("alice", photo_id)
     assert photo["status"] == "failed"
@@ -174,10 +183,13 @@ def test_process_upload_marks_bad_files_failed_without_retry(
 
 
 def test_process_upload_larger_than_declared_fails(
-    worker: ThumbnailService, service: PhotoService, s3: Any, media: Media
+    worker: ThumbnailService,
+    service: PhotoService,
+    s3: Any,
+    media: Media,
+    upload_photo: UploadPhoto,
 ) -> None:
-    photo_id = service.create("alice", {"content_type": "image/jpeg", "size": 100})["photo"]["id"]
-    _upload(s3, media, "alice", photo_id, jpeg())
+    photo_id = upload_photo(jpeg(), content_type="image/jpeg", size=100)
     assert worker.process_upload(media.bucket, upload_key("alice", photo_id)) == "failed"
     assert "larger than the declared" in service.get("alice", photo_id)["error"]
 
@@ -190,8 +202,9 @@ def test_redelivered_message_makes_one_set_of_thumbnails(
     media: Media,
     pending: str,
     monkeypatch: pytest.MonkeyPatch,
+    upload_photo: UploadPhoto,
 ) -> None:
-    _upload(s3, media, "alice", pending, jpeg())
+    upload_photo(jpeg(), pending)
     made: list[str] = []
     real = worker._thumbnail  # noqa: SLF001
 
@@ -209,9 +222,15 @@ def test_redelivered_message_makes_one_set_of_thumbnails(
 
 
 def test_held_lease_makes_a_duplicate_wait(
-    worker: ThumbnailService, service: PhotoService, s3: Any, media: Media, pending: str
+    *,
+    worker: ThumbnailService,
+    service: PhotoService,
+    s3: Any,
+    media: Media,
+    pending: str,
+    upload_photo: UploadPhoto,
 ) -> None:
-    _upload(s3, media, "alice", pending, jpeg())
+    upload_photo(jpeg(), pending)
     item = PhotoModel.get("alice", pending)
     assert worker._claim(item)  # noqa: SLF001 - a first worker is mid-way
     with pytest.raises(Busy):
@@ -221,14 +240,15 @@ def test_held_lease_makes_a_duplicate_wait(
 
 
 def test_batch_with_one_poison_record_reports_only_it(
-    worker: ThumbnailService, service: PhotoService, s3: Any, media: Media
+    worker: ThumbnailService,
+    service: PhotoService,
+    s3: Any,
+    media: Media,
+    upload_photo: UploadPhoto,
 ) -> None:
     messages = []
     for i in range(9):
-        photo_id = service.create("alice", {"content_type": "image/jpeg", "size": 100_000})[
-            "photo"
-        ]["id"]
-        _upload(s3, media, "alice", photo_id, jpeg(64, 48))
+        photo_id = upload_photo(jpeg(64, 48), size=100_000)
         messages.append((f"m{i}", _event(media.bucket, upload_key("alice", photo_id))))
     messages.insert(4, ("poison", "{not json"))
     assert worker.handle_messages(messages) == {"batchItemFailures": [{"itemIdentifier": "poison"}]}
@@ -244,8 +264,9 @@ def test_transient_storage_error_is_reported_for_retry(
     media: Media,
     pending: str,
     monkeypatch: pytest.MonkeyPatch,
+    upload_photo: UploadPhoto,
 ) -> None:
-    _upload(s3, media, "alice", pending, jpeg())
+    upload_photo(jpeg(), pending)
 
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise ConnectionError("S3 unreachable")
@@ -259,27 +280,38 @@ def test_transient_storage_error_is_reported_for_retry(
 
 
 def test_upload_without_record_is_dropped(
-    worker: ThumbnailService, service: PhotoService, s3: Any, media: Media
+    worker: ThumbnailService,
+    service: PhotoService,
+    s3: Any,
+    media: Media,
+    upload_photo: UploadPhoto,
 ) -> None:
-    _upload(s3, media, "alice", "ghost", jpeg())
+    upload_photo(jpeg(), "ghost")
     assert worker.process_upload(media.bucket, upload_key("alice", "ghost")) == "dropped"
     assert _keys(s3, media.bucket) == set()
 
 
 def test_failed_upload_is_tagged_for_the_lifecycle_rule(
-    worker: ThumbnailService, service: PhotoService, s3: Any, media: Media
+    worker: ThumbnailService,
+    service: PhotoService,
+    s3: Any,
+    media: Media,
+    upload_photo: UploadPhoto,
 ) -> None:
-    photo_id = service.create("alice", {"content_type": "image/jpeg", "size": 100})["photo"]["id"]
-    _upload(s3, media, "alice", photo_id, b"not an image")
+    photo_id = upload_photo(b"not an image", content_type="image/jpeg", size=100)
     assert worker.process_upload(media.bucket, upload_key("alice", photo_id)) == "failed"
     tags = s3.get_object_tagging(Bucket=media.bucket, Key=upload_key("alice", photo_id))
     assert tags["TagSet"] == [{"Key": EXPIRY_TAG[0], "Value": EXPIRY_TAG[1]}]
 
 
 def test_ready_upload_is_not_tagged_for_expiry(
-    worker: ThumbnailService, s3: Any, media: Media, pending: str
+    worker: ThumbnailService,
+    s3: Any,
+    media: Media,
+    pending: str,
+    upload_photo: UploadPhoto,
 ) -> None:
-    _upload(s3, media, "alice", pending, jpeg())
+    upload_photo(jpeg(), pending)
     assert worker.process_upload(media.bucket, upload_key("alice", pending)) == "ready"
     tags = s3.get_object_tagging(Bucket=media.bucket, Key=upload_key("alice", pending))
     assert tags["TagSet"] == []
@@ -299,10 +331,16 @@ def test_s3_objects_ignores_test_events_and_decodes_keys() -> None:
 
 
 def test_real_s3_notification_reaches_the_queue_and_is_processed(
-    worker: ThumbnailService, service: PhotoService, s3: Any, media: Media, pending: str
+    *,
+    worker: ThumbnailService,
+    service: PhotoService,
+    s3: Any,
+    media: Media,
+    pending: str,
+    upload_photo: UploadPhoto,
 ) -> None:
     sqs = boto3.client("sqs")
-    _upload(s3, media, "alice", pending, jpeg())
+    upload_photo(jpeg(), pending)
     received = sqs.receive_message(QueueUrl=media.queue_url, MaxNumberOfMessages=10)["Messages"]
     result = worker.handle_messages([(m["MessageId"], m["Body"]) for m in received])
     assert result == {"batchItemFailures": []}
@@ -310,9 +348,15 @@ def test_real_s3_notification_reaches_the_queue_and_is_processed(
 
 
 def test_delete_removes_record_original_and_thumbnails(
-    worker: ThumbnailService, service: PhotoService, s3: Any, media: Media, pending: str
+    *,
+    worker: ThumbnailService,
+    service: PhotoService,
+    s3: Any,
+    media: Media,
+    pending: str,
+    upload_photo: UploadPhoto,
 ) -> None:
-    _upload(s3, media, "alice", pending, jpeg())
+    upload_photo(jpeg(), pending)
     worker.process_upload(media.bucket, upload_key("alice", pending))
     assert len(_keys(s3, media.bucket)) == 4
     service.delete("alice", pending)
@@ -329,8 +373,9 @@ def test_photo_deleted_mid_processing_leaves_no_thumbnails(
     media: Media,
     pending: str,
     monkeypatch: pytest.MonkeyPatch,
+    upload_photo: UploadPhoto,
 ) -> None:
-    _upload(s3, media, "alice", pending, jpeg())
+    upload_photo(jpeg(), pending)
     real_make = thumbnails_module.ThumbnailService._thumbnail  # noqa: SLF001
 
     def delete_first(self: ThumbnailService, item: PhotoModel, bucket: str, data: bytes) -> str:
