@@ -60,7 +60,7 @@ def _signing_name(environ: Mapping[str, Any], query: Mapping[str, list[str]]) ->
     return scope[3] if len(scope) == 5 else None
 
 
-def _read_body(environ: dict[str, Any]) -> bytes:
+def read_body(environ: dict[str, Any]) -> bytes:
     """The request body, put back for moto to read again."""
     length = str(environ.get("CONTENT_LENGTH") or "0")
     body: bytes = environ["wsgi.input"].read(int(length)) if length.isdigit() else b""
@@ -108,7 +108,7 @@ def s3_operation(method: str, path: str, query: Mapping[str, list[str]], copy: b
 
 def _query_action(environ: dict[str, Any], query: Mapping[str, list[str]]) -> str:
     """The Action of a query-protocol call (SES, SQS's old protocol), from the form or URL."""
-    body = _read_body(environ) if environ.get("REQUEST_METHOD") == "POST" else b""
+    body = read_body(environ) if environ.get("REQUEST_METHOD") == "POST" else b""
     form = parse_qs(body.decode("utf-8", "replace"))
     return (form.get("Action") or query.get("Action") or [""])[0]
 

@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from sandbox.aws_calls import classify
+from sandbox.aws_calls import classify, read_body
 from sandbox.faults import Faults, Rule
 
 if TYPE_CHECKING:
@@ -141,6 +141,36 @@ def error_answer(
     return _xml_error(status, code, message, "Sender" if status < 500 else "Receiver")
 
 
+_TRANSACTIONS = ("TransactWriteItems", "TransactGetItems")
+_ITEM_THROTTLED = (
+    "Throughput exceeds the current capacity of your table or index. DynamoDB is automatically "
+    "scaling your table or index so please try again shortly."
+)
+
+
+def transaction_throttled(
+    environ: dict[str, Any], pick: float
+) -> tuple[int, str, dict[str, str], bytes]:
+    """A transaction cancelled because one of its items (chosen by `pick`) was throttled, as
+    DynamoDB answers it: the other items' reasons are "None", and botocore does not retry."""
+    try:
+        request = json.loads(read_body(environ) or b"{}")
+        count = max(1, len(request.get("TransactItems", [])))
+    except (ValueError, AttributeError, TypeError):
+        count = 1
+    throttled = min(count - 1, int(pick * count))
+    reasons: list[dict[str, str]] = [{"Code": "None"}] * count
+    reasons[throttled] = {"Code": "ThrottlingError", "Message": _ITEM_THROTTLED}
+    codes = ", ".join(r["Code"] for r in reasons)
+    body = {
+        "__type": "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
+        "Message": f"Transaction cancelled, please refer cancellation reasons for specific "
+        f"reasons [{codes}]",
+        "CancellationReasons": reasons,
+    }
+    return 400, "application/x-amz-json-1.0", {}, json.dumps(body).encode()
+
+
 _REASONS = {400: "Bad Request", 500: "Internal Server Error", 503: "Slow Down"}
 
 
@@ -166,7 +196,7 @@ class FaultInjector:
             time.sleep(fault.delay_ms / 1000)
         if fault.answer is None:
             return self._app(environ, start_response)
-        return self._answer(environ, start_response, call, fault.answer)
+        return self._answer(environ, start_response, call, fault.answer, fault.pick)
 
     def _answer(
         self,
@@ -174,12 +204,16 @@ class FaultInjector:
         start_response: Callable[..., Any],
         call: tuple[str, str],
         rule: Rule,
+        pick: float,
     ) -> list[bytes]:
         service, operation = call
         json_protocol = bool(environ.get("HTTP_X_AMZ_TARGET"))
-        status, content_type, extra, body = error_answer(
-            service, operation, rule.kind, json_protocol
-        )
+        if service == "dynamodb" and rule.kind == "throttle" and operation in _TRANSACTIONS:
+            status, content_type, extra, body = transaction_throttled(environ, pick)
+        else:
+            status, content_type, extra, body = error_answer(
+                service, operation, rule.kind, json_protocol
+            )
         if environ.get("REQUEST_METHOD") == "HEAD":
             body = b""  # a HEAD answer has no body, in S3 as anywhere
         headers = [

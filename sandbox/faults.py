@@ -168,10 +168,12 @@ class _Armed:
 
 @dataclass(frozen=True)
 class AwsFault:
-    """What to do with one AWS call: wait `delay_ms`, then answer with `answer`'s error, if any."""
+    """What to do with one AWS call: wait `delay_ms`, then answer with `answer`'s error, if any
+    (`pick`, from 0 to 1, chooses the item a transaction's throttling names)."""
 
     delay_ms: int = 0
     answer: Rule | None = None
+    pick: float = 0.0
 
 
 @dataclass
@@ -235,6 +237,7 @@ class Faults:
         throttle or error rule that fires answers the call."""
         delay = 0
         answer: Rule | None = None
+        pick = 0.0
         with self._lock:
             for armed in self._armed:
                 rule = armed.rule
@@ -243,8 +246,8 @@ class Faults:
                 if rule.kind == "latency":
                     delay += rule.delay_ms if armed.fires() else 0
                 elif answer is None and armed.fires():
-                    answer = rule
-        return AwsFault(delay, answer)
+                    answer, pick = rule, armed.random.random()
+        return AwsFault(delay, answer, pick)
 
     def invocation(self, handler: str) -> frozenset[str]:
         """The lambda faults (crash, duplicate) that fire for one invocation of `handler`."""

@@ -126,6 +126,21 @@ def test_fault_is_the_services_own_error(  # noqa: PLR0917 - parametrized
     assert faults.report()[0]["injected"] == ATTEMPTS
 
 
+def test_fault_throttles_one_item_of_a_transaction_as_dynamodb_does(
+    wire: tuple[str, Faults], faults: Faults
+) -> None:
+    faults.set("dynamodb:TransactWriteItems:throttle:1")
+    items = [{"Put": {"TableName": "t", "Item": {"id": {"S": str(i)}}}} for i in range(3)]
+    with pytest.raises(ClientError) as caught:
+        _client(wire, "dynamodb").transact_write_items(TransactItems=items)
+    response: Any = caught.value.response
+    assert response["Error"]["Code"] == "TransactionCanceledException"
+    codes = [reason["Code"] for reason in response["CancellationReasons"]]
+    assert sorted(codes) == ["None", "None", "ThrottlingError"]
+    # Not a throttling code botocore retries: the caller sees the cancellation at once.
+    assert response["ResponseMetadata"]["RetryAttempts"] == 0
+
+
 def test_fault_spares_other_operations_and_services(
     wire: tuple[str, Faults], faults: Faults
 ) -> None:
