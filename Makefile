@@ -31,13 +31,14 @@ define install
 endef
 
 .PHONY: help venv install install-sandbox install-deploy chromium client-generators run test lint \
-	typecheck unit fuzz bench clean package deploy resources cfn-lint
+	typecheck unit fuzz bench load clean package deploy resources cfn-lint
 
 help:
 	@echo "make run    start the local sandbox (moto AWS, API with real Cognito checks); FRESH=1 starts empty"
 	@echo "make test   lint, type checks and all tests"
 	@echo "make fuzz   schemathesis against a fresh sandbox for FUZZ_SECONDS (600) per caller"
 	@echo "make bench  run the benchmarks under benchmarks/"
+	@echo "make load   60 s of 16 devices' mixed load against a fresh sandbox, then the invariants (LOAD_ARGS)"
 	@echo "make package STAGE=prod    chalice package with infra/ merged in, then checks (build/STAGE/)"
 	@echo "make deploy STAGE=prod     package, deploy the stack, publish the site, pre-warm"
 	@echo "make resources STAGE=dev   the resources stack for chalice deploy; fills .chalice/config.json"
@@ -120,6 +121,12 @@ bench: install
 	$(PY) benchmarks/thumbnails.py
 	$(PY) benchmarks/posts_cache.py
 	$(PY) benchmarks/offline_sync.py
+
+# A bounded mixed workload (benchmarks/load.py) against a sandbox of its own on free ports, then
+# DESIGN.md's invariants; LOAD_ARGS="--seconds 20 --seed 7 --sandbox-dir .sandbox" and so on.
+LOAD_ARGS ?=
+load: install
+	$(PY) -m benchmarks.load $(LOAD_ARGS)
 
 clean:
 	rm -rf $(VENV) .sandbox .mypy_cache .ruff_cache .pytest_cache $(GENERATORS)/node_modules

@@ -35,9 +35,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from cold_start import free_port, rest_event  # noqa: E402
+from benchmarks.cold_start import free_port, rest_event  # noqa: E402
 
 from tests.stage import use_stage_environment  # noqa: E402
 

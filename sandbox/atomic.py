@@ -5,13 +5,16 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from sandbox.transactions import make_transactions_cheap
+
 _LOCK = threading.RLock()
 _installed = False
 
 
 def make_dynamodb_atomic() -> None:
     """Serialise moto's DynamoDB actions (once per process), so that a condition check and its
-    write cannot interleave with another thread's, as they cannot in DynamoDB."""
+    write cannot interleave with another thread's, as they cannot in DynamoDB; with nothing
+    interleaving, a transaction's rollback needs only its own items (sandbox.transactions)."""
     global _installed  # noqa: PLW0603 - a process-wide patch, applied once
     if _installed:
         return
@@ -24,4 +27,5 @@ def make_dynamodb_atomic() -> None:
             return original(self)
 
     DynamoHandler.call_action = call_action  # type: ignore[method-assign]
+    make_transactions_cheap()
     _installed = True

@@ -1,0 +1,1 @@
+"""Performance benchmarks and the load generator (never packaged)."""
