@@ -187,7 +187,7 @@ def _cli_for(directory: Path) -> Iterator[None]:
 
 
 def sign_in(directory: Path, name: str, *, editor: bool = False) -> User:
-    from sandbox.cli import create_user, id_token  # noqa: PLC0415
+    from sandbox.users import create_user, id_token  # noqa: PLC0415
 
     with _cli_for(directory):
         sub = create_user(name, PASSWORD, editor=editor)
@@ -195,34 +195,29 @@ def sign_in(directory: Path, name: str, *, editor: bool = False) -> User:
 
 
 def clear_faults(directory: Path) -> str:
-    """`python -m sandbox faults clear`, where the sandbox has faults; what it said."""
-    done = subprocess.run(
-        [sys.executable, "-m", "sandbox", "faults", "clear"],
-        cwd=ROOT,
-        env={**os.environ, "SANDBOX_DIR": str(directory)},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    return (done.stdout or done.stderr).strip()
+    """`python -m sandbox faults clear`: what it said."""
+    from sandbox.fault_control import faults  # noqa: PLC0415
+
+    with _cli_for(directory):
+        return faults("clear")
 
 
 def aws_clients(endpoints: dict[str, Any]) -> checks.Aws:
-    import boto3  # noqa: PLC0415
-
+    from sandbox.aws_faults import own_session  # noqa: PLC0415
     from sandbox.env import aws_environment  # noqa: PLC0415
 
     url = endpoints["aws_endpoint_url"]
     credentials = aws_environment(url, endpoints["region"])
-    session = boto3.Session(
-        aws_access_key_id=credentials["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=credentials["AWS_SECRET_ACCESS_KEY"],
-        region_name=endpoints["region"],
-    )
+    # The sandbox's own session: the checks read what is there, the fault rules spare them.
+    session = own_session(endpoints["region"])
+    options = {
+        "endpoint_url": url,
+        "aws_access_key_id": credentials["AWS_ACCESS_KEY_ID"],
+        "aws_secret_access_key": credentials["AWS_SECRET_ACCESS_KEY"],
+    }
     return checks.Aws(
-        s3=session.client("s3", endpoint_url=url),
-        sqs=session.client("sqs", endpoint_url=url),
+        s3=session.client("s3", **options),
+        sqs=session.client("sqs", **options),
         bucket=endpoints["media_bucket"],
     )
 
@@ -322,9 +317,7 @@ def run(config: LoadConfig, out: TextIO = sys.stdout) -> LoadResult:
         work.stop.set()
         seconds = time.monotonic() - start
         load = os.getloadavg()
-        said = clear_faults(directory)
-        if "faults" in said.lower() and "invalid choice" not in said:
-            print(f"load: faults clear: {said}", file=out)
+        print(f"load: faults clear: {clear_faults(directory)}", file=out)
         failures = _drain(
             config, checks.Checks(ledger, recorder, checkers, origins, aws, outbox).failures, aws
         )

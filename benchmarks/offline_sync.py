@@ -1,9 +1,12 @@
 """Offline sync: a batch of 25 creates against 25 single PUTs, and Queries per sync page.
 
-Everything runs in one process: moto in-process (`mock_aws`), tables from infra/resources.yaml,
-and requests as API Gateway proxy events straight into the Lambda entry point (`app(event,
-context)`), with the claims API Gateway's Cognito authorizer would pass, so each request takes
-the real route, TodoService and PynamoDB path.
+Everything runs in one process: the sandbox's moto server (sandbox.aws.MotoServer) on a free
+loopback port, tables from infra/resources.yaml, and requests as API Gateway proxy events
+straight into the Lambda entry point (`app(event, context)`), with the claims API Gateway's
+Cognito authorizer would pass, so each request takes the real route, TodoService and PynamoDB
+path. Every DynamoDB call waits `--latency-ms` (default 5, an in-region round trip) first, a
+sandbox fault rule `dynamodb:*:latency<N>ms:1`: without it the figures measure moto's Python,
+not the design, which is about round trips.
 
 1. **Push**: rounds of 25 `PUT /todos/{id}` (If-None-Match: *) one by one, and of one
    `POST /todos/batch` with the same 25 creates (fresh ids each round), interleaved; medians,
@@ -11,7 +14,9 @@ the real route, TodoService and PynamoDB path.
 2. **Pull**: 1,000 changes, then `GET /todos/sync?limit=100` from a token older than all of
    them, counting the DynamoDB calls PynamoDB makes. Goal: exactly 10 Queries (one per page).
 
-Usage: python benchmarks/offline_sync.py [--rounds N]. Exits 1 only if an answer is wrong.
+Usage: python benchmarks/offline_sync.py [--rounds N] [--latency-ms N] [--moto-transactions]
+(moto's own TransactWriteItems, which deep-copies the tables it touches: the figure before
+sandbox.transactions). Exits 1 only if an answer is wrong.
 """
 
 from __future__ import annotations
@@ -36,14 +41,17 @@ use_stage_environment(key="benchmark")
 # Metrics as (unshown) log records, not a line of JSON on stdout per request.
 os.environ["METRICS_OUTPUT"] = "log"
 
-from moto import mock_aws  # noqa: E402
 from pynamodb.connection.base import Connection  # noqa: E402
 
 from app import app  # noqa: E402
-from chalicelib.api import deps  # noqa: E402
+from sandbox import transactions  # noqa: E402
+from sandbox.aws import MotoServer  # noqa: E402
+from sandbox.faults import Faults  # noqa: E402
 from sandbox.resources import create_tables  # noqa: E402
 
 USER = "bench-user"
+# The pull counts the changes of a user of its own: the push's todos are not in its sync.
+PULL_USER = "bench-puller"
 BATCH = 25
 
 
@@ -57,7 +65,9 @@ class _Context:
         return 30_000
 
 
-def invoke(method: str, path: str, resource: str, body: Any = None, **headers: str) -> Any:
+def invoke(
+    method: str, path: str, resource: str, body: Any = None, user: str = USER, **headers: str
+) -> Any:
     todo_id = path.rsplit("/", 1)[-1]
     query = None
     if "?" in path:
@@ -77,7 +87,7 @@ def invoke(method: str, path: str, resource: str, body: Any = None, **headers: s
             "resourcePath": resource,
             "httpMethod": method,
             "requestId": str(uuid.uuid4()),
-            "authorizer": {"claims": {"sub": USER}},
+            "authorizer": {"claims": {"sub": user}},
         },
         "body": None if body is None else json.dumps(body),
         "isBase64Encoded": False,
@@ -100,7 +110,7 @@ def singles() -> float:
     return time.perf_counter() - start
 
 
-def batch() -> float:
+def batch(user: str = USER) -> float:
     requests = [
         {
             "id": str(n),
@@ -112,7 +122,7 @@ def batch() -> float:
         for n in range(BATCH)
     ]
     start = time.perf_counter()
-    status, body = invoke("POST", "/todos/batch", "/todos/batch", {"requests": requests})
+    status, body = invoke("POST", "/todos/batch", "/todos/batch", {"requests": requests}, user=user)
     elapsed = time.perf_counter() - start
     assert status == 200, body
     assert [r["status"] for r in body["responses"]] == [201] * BATCH, body
@@ -137,20 +147,23 @@ def counted() -> Iterator[dict[str, int]]:
 
 
 def pull_queries(changes: int) -> tuple[int, dict[str, int]]:
-    _, first = invoke("GET", "/todos/sync?limit=100", "/todos/sync")
+    _, first = invoke("GET", "/todos/sync?limit=100", "/todos/sync", user=PULL_USER)
     while first["next_cursor"]:
         _, first = invoke(
-            "GET", f"/todos/sync?limit=100&cursor={first['next_cursor']}", "/todos/sync"
+            "GET",
+            f"/todos/sync?limit=100&cursor={first['next_cursor']}",
+            "/todos/sync",
+            user=PULL_USER,
         )
     token = first["sync_token"]
     for _ in range(changes // BATCH):
-        batch()
+        batch(PULL_USER)
     with counted() as calls:
         items = 0
         cursor = ""
         while True:
             url = f"/todos/sync?limit=100&token={token}" + (f"&cursor={cursor}" if cursor else "")
-            status, page = invoke("GET", url, "/todos/sync")
+            status, page = invoke("GET", url, "/todos/sync", user=PULL_USER)
             assert status == 200, page
             items += len(page["items"])
             if not page["next_cursor"]:
@@ -159,33 +172,58 @@ def pull_queries(changes: int) -> tuple[int, dict[str, int]]:
     return items, calls
 
 
+@contextmanager
+def moto_server(latency_ms: int) -> Iterator[None]:
+    """The sandbox's moto server with `latency_ms` on every DynamoDB call; the app points at it."""
+    spec = f"dynamodb:*:latency{latency_ms}ms:1" if latency_ms else ""
+    server = MotoServer("127.0.0.1", 0, faults=Faults.start(spec, seed="1"))
+    server.start()
+    os.environ["AWS_ENDPOINT_URL"] = server.url
+    try:
+        create_tables("test")
+        yield
+    finally:
+        server.stop()
+
+
+def push(rounds: int) -> None:
+    batch(), singles()  # warm both paths
+    single_times: list[float] = []
+    batch_times: list[float] = []
+    for round_ in range(rounds):
+        pair = (singles, batch) if round_ % 2 else (batch, singles)
+        for run in pair:
+            (single_times if run is singles else batch_times).append(run())
+    s, b = statistics.median(single_times), statistics.median(batch_times)
+    print(
+        f"push: 25 single PUTs median {s * 1000:.1f} ms, one batch of 25 {b * 1000:.1f} ms,"
+        f" ratio {b / s:.2f} (goal <= 0.5)"
+    )
+    with counted() as single_calls:
+        singles()
+    with counted() as batch_calls:
+        batch()
+    print(f"push: DynamoDB calls of 25 single PUTs {single_calls}, of one batch {batch_calls}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--latency-ms", type=int, default=5, help="per DynamoDB call (0: none)")
+    parser.add_argument(
+        "--moto-transactions", action="store_true", help="moto's own, table-copying transactions"
+    )
     args = parser.parse_args()
-    with mock_aws():
-        create_tables("test")
-        deps.reset()
-        batch(), singles()  # warm both paths
-        single_times: list[float] = []
-        batch_times: list[float] = []
-        for round_ in range(args.rounds):
-            pair = (singles, batch) if round_ % 2 else (batch, singles)
-            for run in pair:
-                (single_times if run is singles else batch_times).append(run())
-        s, b = statistics.median(single_times), statistics.median(batch_times)
+    with moto_server(args.latency_ms):
+        if args.moto_transactions:
+            from moto.dynamodb.models import DynamoDBBackend  # noqa: PLC0415
+
+            DynamoDBBackend.transact_write_items = transactions.moto_transact_write_items()  # type: ignore[method-assign]
         print(
-            f"push: 25 single PUTs median {s * 1000:.1f} ms, one batch of 25 {b * 1000:.1f} ms,"
-            f" ratio {b / s:.2f} (goal <= 0.5)"
+            f"DynamoDB latency {args.latency_ms} ms per call; transactions: "
+            + ("moto's own" if args.moto_transactions else "sandbox.transactions")
         )
-        with counted() as single_calls:
-            singles()
-        with counted() as batch_calls:
-            batch()
-        print(f"push: DynamoDB calls of 25 single PUTs {single_calls}, of one batch {batch_calls}")
-    with mock_aws():
-        create_tables("test")
-        deps.reset()
+        push(args.rounds)
         items, calls = pull_queries(1000)
         print(f"pull: {items} changes at limit=100 took {calls} (goal: exactly 10 Query)")
     return 0

@@ -37,7 +37,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.cold_start import free_port, rest_event  # noqa: E402
-
 from tests.stage import use_stage_environment  # noqa: E402
 
 USER = "warm-path-user"

@@ -186,5 +186,5 @@ def make_transactions_cheap() -> None:
     from moto.dynamodb.models import DynamoDBBackend  # noqa: PLC0415 - slow import
 
     _moto_original = DynamoDBBackend.transact_write_items
-    DynamoDBBackend.transact_write_items = transact_write_items
+    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign,assignment]
     _installed = True

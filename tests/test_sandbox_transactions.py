@@ -163,7 +163,9 @@ def _state(client: Any) -> Json:
     state: Json = {}
     for name in ("todos", "keys"):
         items = client.scan(TableName=name, ConsistentRead=True)["Items"]
-        records = [r.to_json() for r in backend.tables[name].stream_shard.items]
+        shard = backend.tables[name].stream_shard
+        assert shard is not None
+        records = [r.to_json() for r in shard.items]
         state[name] = sorted(items, key=repr)
         state[f"{name} stream"] = [
             (r["eventName"], r["dynamodb"].get("OldImage"), r["dynamodb"].get("NewImage"))
