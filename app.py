@@ -5,15 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 from chalice import Rate
-from chalice.app import CloudWatchEvent, DynamoDBEvent, SQSEvent
+from chalice.app import CloudWatchEvent, DynamoDBEvent, SQSEvent, WebsocketEvent
 
 from chalicelib import __version__, telemetry
 from chalicelib.api import deps, photos, posts, subscriptions, todos
 from chalicelib.api.http import API_CORS, BODYLESS
 from chalicelib.config import import_time_value
+from chalicelib.realtime import deps as realtime
+from chalicelib.realtime import sockets
 from chalicelib.warm import WarmableChalice
 
 app = WarmableChalice(app_name="mytodolist")
+# The WebSocket API (on_ws_*) is behind Chalice's feature flag.
+app.experimental_feature_flags.update(["WEBSOCKETS"])
 # Every route's CORS (blueprints take the default when registered, so it is set first).
 app.api.cors = API_CORS
 app.register_blueprint(todos.bp)
@@ -73,6 +77,38 @@ def announce_posts(event: DynamoDBEvent) -> dict[str, Any]:
 def send_post_mails(event: SQSEvent) -> dict[str, Any]:
     messages = [(record.to_dict()["messageId"], record.body) for record in event]
     return deps.mail().send_post_mails(messages)
+
+
+# Token, then storage: a client-version check goes between the two (chalicelib/realtime).
+@app.on_ws_connect()
+@sockets.refusals
+def open_connection(event: WebsocketEvent) -> dict[str, Any]:
+    realtime.connections().open(event.connection_id, sockets.token(event), sockets.endpoint(event))
+    return sockets.ACCEPTED
+
+
+@app.on_ws_message()
+def answer_message(event: WebsocketEvent) -> None:
+    realtime.connections().answer(event.connection_id, sockets.endpoint(event), event.body)
+
+
+@app.on_ws_disconnect()
+def close_connection(event: WebsocketEvent) -> None:
+    realtime.connections().close(event.connection_id)
+
+
+# A decorator argument, so read at import; .chalice/config.json sets it per stage. LATEST: a poke
+# about a change made before the function existed would wake nobody who still cares.
+@app.on_dynamodb_record(
+    stream_arn=import_time_value(
+        "TODOS_STREAM_ARN",
+        "arn:aws:dynamodb:us-east-1:000000000000:table/mytodolist-dev-todos/stream/unset",
+    ),
+    batch_size=100,
+    starting_position="LATEST",
+)
+def poke_devices(event: DynamoDBEvent) -> dict[str, Any]:
+    return realtime.pokes().poke_devices(event.to_dict()["Records"])
 
 
 @app.schedule(Rate(5, unit=Rate.MINUTES), description="Keeps WARM_CONCURRENCY API containers warm")

@@ -42,6 +42,15 @@ class Settings(NamedTuple):
     warm_concurrency: int
     warm_invoker: str
     metrics_output: str
+    # The WebSocket connect checks tokens itself (API Gateway's authorizer cannot read a query
+    # string): the pool by its ARN, the app client, and the pool's JWKS when not at the issuer's
+    # well-known address (the sandbox's moto).
+    user_pool_arn: str
+    user_pool_client_id: str
+    user_pool_jwks_url: str
+    # Where frames to WebSocket connections are posted, when not at the API's execute-api address
+    # (the sandbox; a custom domain); chalicelib/realtime/gateway.py.
+    websocket_management_url: str
 
 
 class CallBudget(NamedTuple):
@@ -61,6 +70,13 @@ CALL_BUDGETS: Final[Mapping[str, CallBudget]] = {
     "send_welcome_mails": CallBudget(connect_timeout=1, read_timeout=5, max_attempts=3),
     "announce_posts": CallBudget(connect_timeout=1, read_timeout=5, max_attempts=3),
     "send_post_mails": CallBudget(connect_timeout=1, read_timeout=5, max_attempts=3),
+    # A poke is worth little once late: short attempts, and a retried batch rather than a wait.
+    "poke_devices": CallBudget(connect_timeout=0.5, read_timeout=2, max_attempts=2),
+    # API Gateway waits for the WebSocket handlers; the connect path also fetches the pool's
+    # keys once per container (PyJWKClient, bounded by read_timeout).
+    "websocket_connect": CallBudget(connect_timeout=0.5, read_timeout=2, max_attempts=2),
+    "websocket_message": CallBudget(connect_timeout=0.5, read_timeout=2, max_attempts=2),
+    "websocket_disconnect": CallBudget(connect_timeout=0.5, read_timeout=2, max_attempts=2),
     # A cold API container answers a warm-up after loading its services: a second or two.
     "warm_api": CallBudget(connect_timeout=1, read_timeout=5, max_attempts=2),
 }
@@ -133,6 +149,10 @@ def settings() -> Settings:
         warm_concurrency=_count("WARM_CONCURRENCY"),
         warm_invoker=_choice("WARM_INVOKER", WARM_INVOKERS),
         metrics_output=_choice("METRICS_OUTPUT", METRICS_OUTPUTS),
+        user_pool_arn=os.environ.get("USER_POOL_ARN", ""),
+        user_pool_client_id=os.environ.get("USER_POOL_CLIENT_ID", ""),
+        user_pool_jwks_url=os.environ.get("USER_POOL_JWKS_URL", ""),
+        websocket_management_url=os.environ.get("WEBSOCKET_MANAGEMENT_URL", "").rstrip("/"),
     )
 
 

@@ -12,7 +12,6 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     VersionAttribute,
 )
-from pynamodb.connection import TableConnection
 from pynamodb.indexes import (
     AllProjection,
     GlobalSecondaryIndex,
@@ -22,33 +21,10 @@ from pynamodb.indexes import (
 )
 from pynamodb.models import Model
 
-from chalicelib.config import aws_region, call_budget
-from chalicelib.services import aws
+from chalicelib.services.tables import TableMeta, TableModel
 
-# Meta values are read when the class is built, which is when a service first imports this
-# module (never at app import); the test stage and the sandbox set them before that.
-_BUDGET = call_budget()
-
-
-class _Model(Model):
-    """Every table's connection uses the one botocore session of the process: each new session
-    would load botocore's endpoint and service data again (a cold start pays for every one)."""
-
-    @classmethod
-    def _get_connection(cls) -> TableConnection:
-        connection = super()._get_connection()
-        aws.bind(connection.connection)
-        return connection
-
-
-class _TableMeta:
-    """What every table's Meta shares: the region and the function's call budget."""
-
-    region = aws_region()
-    connect_timeout_seconds = _BUDGET.connect_timeout
-    read_timeout_seconds = _BUDGET.read_timeout
-    # PynamoDB counts retries; the budget counts attempts, the first included.
-    max_retry_attempts = _BUDGET.max_attempts - 1
+# Table names are read when a class is built, which is when a service first imports this module
+# (never at app import); the test stage and the sandbox set them before that.
 
 
 class TodosByCreatedIndex(LocalSecondaryIndex["TodoModel"]):
@@ -84,8 +60,8 @@ class TodosByUpdatedIndex(LocalSecondaryIndex["TodoModel"]):
     updated_key = UnicodeAttribute(range_key=True)
 
 
-class TodoModel(_Model):
-    class Meta(_TableMeta):
+class TodoModel(TableModel):
+    class Meta(TableMeta):
         # Read from the environment when the class is built (see the module comment).
         table_name = os.environ.get("TODOS_TABLE_NAME", "mytodolist-dev-todos")
 
@@ -111,10 +87,10 @@ class TodoModel(_Model):
     by_updated = TodosByUpdatedIndex()
 
 
-class IdempotencyModel(_Model):
+class IdempotencyModel(TableModel):
     """The first response to a keyed request, kept 24 hours (DynamoDB TTL)."""
 
-    class Meta(_TableMeta):
+    class Meta(TableMeta):
         # Read from the environment when the class is built (see the module comment).
         table_name = os.environ.get("IDEMPOTENCY_TABLE_NAME", "mytodolist-dev-idempotency")
 
@@ -136,8 +112,8 @@ class PhotosByCreatedIndex(LocalSecondaryIndex["PhotoModel"]):
     created_key = UnicodeAttribute(range_key=True)
 
 
-class PhotoModel(_Model):
-    class Meta(_TableMeta):
+class PhotoModel(TableModel):
+    class Meta(TableMeta):
         # Read from the environment when the class is built (see the module comment).
         table_name = os.environ.get("PHOTOS_TABLE_NAME", "mytodolist-dev-photos")
 
@@ -187,8 +163,8 @@ class PostsByPublishedIndex(GlobalSecondaryIndex["PostModel"]):
     published_key = UnicodeAttribute(range_key=True)
 
 
-class PostModel(_Model):
-    class Meta(_TableMeta):
+class PostModel(TableModel):
+    class Meta(TableMeta):
         # Read from the environment when the class is built (see the module comment).
         table_name = os.environ.get("POSTS_TABLE_NAME", "mytodolist-dev-posts")
 
@@ -232,8 +208,8 @@ class SubscribersByAudienceIndex(GlobalSecondaryIndex["SubscriberModel"]):
     email = UnicodeAttribute(range_key=True)
 
 
-class SubscriberModel(_Model):
-    class Meta(_TableMeta):
+class SubscriberModel(TableModel):
+    class Meta(TableMeta):
         # Read from the environment when the class is built (see the module comment).
         table_name = os.environ.get("SUBSCRIBERS_TABLE_NAME", "mytodolist-dev-subscribers")
 
@@ -262,10 +238,10 @@ class SubscriberModel(_Model):
     by_audience = SubscribersByAudienceIndex()
 
 
-class MailDeliveryModel(_Model):
+class MailDeliveryModel(TableModel):
     """One mail that must go out exactly once: claimed ("sending", with a lease), then "sent"."""
 
-    class Meta(_TableMeta):
+    class Meta(TableMeta):
         # Read from the environment when the class is built (see the module comment).
         table_name = os.environ.get("MAIL_DELIVERIES_TABLE_NAME", "mytodolist-dev-mail-deliveries")
 
@@ -278,6 +254,33 @@ class MailDeliveryModel(_Model):
     expires_at = TTLAttribute(null=True)
 
 
+class ConnectionsByIdIndex(GlobalSecondaryIndex["ConnectionModel"]):
+    """Finds the user of a connection API Gateway closed: its $disconnect names no user."""
+
+    class Meta:
+        index_name = "by_connection"
+        projection = KeysOnlyProjection()
+
+    connection_id = UnicodeAttribute(hash_key=True)
+
+
+class ConnectionModel(TableModel):
+    """An open WebSocket connection of a user, and where frames for it are posted."""
+
+    class Meta(TableMeta):
+        # Read from the environment when the class is built (see the module comment).
+        table_name = os.environ.get("CONNECTIONS_TABLE_NAME", "mytodolist-dev-connections")
+
+    user_id = UnicodeAttribute(hash_key=True)
+    connection_id = UnicodeAttribute(range_key=True)
+    endpoint = UnicodeAttribute()
+    # Epoch seconds: a connection younger than a few seconds may still be in its handshake.
+    connected_at = NumberAttribute()
+    expires_at = TTLAttribute()
+
+    by_connection = ConnectionsByIdIndex()
+
+
 ALL_MODELS: tuple[type[Model], ...] = (
     TodoModel,
     IdempotencyModel,
@@ -285,4 +288,5 @@ ALL_MODELS: tuple[type[Model], ...] = (
     PostModel,
     SubscriberModel,
     MailDeliveryModel,
+    ConnectionModel,
 )

@@ -24,6 +24,8 @@ FUNCTIONS = INFRA / "functions.yaml"
 # resources stack output that gives each, for both deployment paths.
 OUTPUT_FOR_VARIABLE: Final[Mapping[str, str]] = {
     "TODOS_TABLE_NAME": "TodosTableName",
+    "TODOS_STREAM_ARN": "TodosStreamArn",
+    "CONNECTIONS_TABLE_NAME": "ConnectionsTableName",
     "IDEMPOTENCY_TABLE_NAME": "IdempotencyTableName",
     "PHOTOS_TABLE_NAME": "PhotosTableName",
     "POSTS_TABLE_NAME": "PostsTableName",
@@ -37,6 +39,7 @@ OUTPUT_FOR_VARIABLE: Final[Mapping[str, str]] = {
     "MAIL_SENDER": "MailSender",
     "SITE_URL": "SiteUrl",
     "USER_POOL_ARN": "UserPoolArn",
+    "USER_POOL_CLIENT_ID": "UserPoolClientId",
 }
 # The API function's alone: the secret that signs cursors, by its ARN (the function reads its
 # value on first use); no other function can see it, and it is in no template or file.

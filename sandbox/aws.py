@@ -13,7 +13,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from sandbox.atomic import make_dynamodb_atomic
 from sandbox.aws_faults import FaultInjector, fault_actions
 from sandbox.capture import clear_outbox, outbox_data
-from sandbox.control import SandboxAwsApp
+from sandbox.control import SandboxAwsApp, WSGIApp
 from sandbox.env import aws_environment
 from sandbox.faults import Faults
 from sandbox.serving import ThreadedServer
@@ -33,6 +33,7 @@ class MotoServer(ThreadedServer):
         # The sandbox's credentials: the one key the S3 POST checks accept.
         credentials = aws_environment("", "")
         self._secrets = {credentials["AWS_ACCESS_KEY_ID"]: credentials["AWS_SECRET_ACCESS_KEY"]}
+        self.mounts: dict[str, WSGIApp] = {}
         self.actions: dict[tuple[str, str], Callable[[bytes], Any]] = {
             ("GET", "outbox"): lambda _: outbox_data(region),
             ("POST", "outbox/clear"): lambda _: {"deleted": clear_outbox(region)},
@@ -61,6 +62,7 @@ class MotoServer(ThreadedServer):
         moto = DomainDispatcherApplication(create_backend_app)
         app = SandboxAwsApp(FaultInjector(moto, self.faults), self._secrets)
         app.actions = self.actions
+        app.mounts = self.mounts
         try:
             return make_server(
                 self._host,

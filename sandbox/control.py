@@ -61,11 +61,16 @@ class SandboxAwsApp:
         self._moto = moto
         self._secrets = secrets
         self.actions: dict[tuple[str, str], Action] = {}
+        # Whole WSGI apps under a path of their own (the WebSocket API's @connections).
+        self.mounts: dict[str, WSGIApp] = {}
 
     def __call__(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
     ) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
+        for prefix, mounted in self.mounts.items():
+            if path.startswith(prefix + "/"):
+                return mounted(environ, start_response)
         if path.startswith(PREFIX):
             return self._control(environ, start_response)
         upload = _form_upload(environ)

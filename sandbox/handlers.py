@@ -34,6 +34,15 @@ def event_handlers(app: Chalice) -> dict[str, Handler]:
     return {config.name: getattr(module, config.name) for config in app.event_sources}
 
 
+def websocket_handlers(app: Chalice) -> dict[str, Handler]:
+    """The app's WebSocket handler objects (what Lambda calls), by API Gateway route key."""
+    module = sys.modules["app"]
+    return {
+        route: getattr(module, config.handler_string.rsplit(".", 1)[-1])
+        for route, config in app.websocket_handlers.items()
+    }
+
+
 def fire(endpoints: dict[str, Any], name: str) -> Any:
     """Run one scheduled handler now, in this process, against the running sandbox."""
     point_at_sandbox(os.environ, endpoints["aws_endpoint_url"], endpoints["region"])

@@ -44,6 +44,7 @@ def banner(
             f"MyTodoList sandbox (stage {endpoints['stage']}, region {endpoints['region']})",
             f"  API         {api}",
             f"  site        {endpoints['site_url']}",
+            f"  WebSocket   {endpoints['ws_url']}/?token=$TOKEN",
             f"  AWS (moto)  {endpoints['aws_endpoint_url']}",
             f"  user pool   {endpoints['user_pool_id']} (app client "
             f"{endpoints['user_pool_client_id']})",

@@ -24,7 +24,7 @@ from sandbox.env import (
     stage_environment,
 )
 from sandbox.faults import Faults, FaultSpecError, faulted_handlers
-from sandbox.handlers import event_handlers, load_app
+from sandbox.handlers import event_handlers, load_app, websocket_handlers
 from sandbox.persist import Snapshotter
 from sandbox.pump import EventPump
 from sandbox.resources import (
@@ -41,6 +41,7 @@ from sandbox.restore import Restorer
 from sandbox.settings import SENDER, STAGE, SandboxError, SandboxSettings
 from sandbox.site import SiteServer
 from sandbox.state import STATE_DIR, StateStore
+from sandbox.websocket import MANAGEMENT_PATH, WebSocketServer
 
 
 class Component(Protocol):
@@ -111,6 +112,13 @@ class Sandbox:
         # The control route that `reset` uses to save the emptied state at once.
         moto.actions[("POST", "snapshot")] = lambda _: {"saved": snapshots.save()}
         environment = self._app_environment(aws, session)
+        # The app's WebSocket handlers check tokens against moto's pool; the frames they send
+        # go to the sandbox's @connections API (on the AWS endpoint, as in AWS).
+        environment.update(
+            USER_POOL_CLIENT_ID=aws.pool.client_id,
+            USER_POOL_JWKS_URL=f"{moto.url}/{aws.pool.id}/.well-known/jwks.json",
+            WEBSOCKET_MANAGEMENT_URL=moto.url + MANAGEMENT_PATH,
+        )
         os.environ.update(environment)
         # Decorators read stream ARNs and queue names on import: everything is set by now.
         app = load_app()
@@ -119,14 +127,18 @@ class Sandbox:
             faults.expect_handlers(handlers)
         except FaultSpecError as e:
             raise SandboxError(f"SANDBOX_FAULTS: {e}") from e
-        verifier = TokenVerifier(
-            issuer=f"https://cognito-idp.{settings.region}.amazonaws.com/{aws.pool.id}",
-            client_id=aws.pool.client_id,
-            jwks_url=f"{moto.url}/{aws.pool.id}/.well-known/jwks.json",
+        verifier = TokenVerifier.for_pool(
+            aws.pool.arn, aws.pool.client_id, jwks_url=environment["USER_POOL_JWKS_URL"]
         )
         config = chalice_config(app, environment)
         api = self._add(ApiServer(app, config, verifier, settings.host, settings.api_port))
         site = self._add(SiteServer(settings.host, settings.site_port, api.url))
+        websocket = self._add(
+            WebSocketServer(
+                websocket_handlers(app), settings.host, settings.ws_port, config.api_gateway_stage
+            )
+        )
+        moto.mounts[MANAGEMENT_PATH] = websocket.management_app
         urls = {"API_URL": api.url, "SITE_URL": site.url}
         # Settings are read on first use: no request or event can come before this line.
         os.environ.update(urls)
@@ -145,6 +157,7 @@ class Sandbox:
         endpoints: dict[str, Any] = {
             "api_url": api.url,
             "site_url": site.url,
+            "ws_url": websocket.url,
             "aws_endpoint_url": moto.url,
             **self._resource_endpoints(aws),
             "faults": {"rules": faults.spec, "seed": faults.seed},

@@ -19,6 +19,7 @@ DEFAULT_REGION = "us-east-1"
 DEFAULT_API_PORT = 8000
 DEFAULT_SITE_PORT = 8001
 DEFAULT_AWS_PORT = 5000
+DEFAULT_WS_PORT = 8002
 # Schedules (the warmer) fire this often in the sandbox, not at their production rate.
 DEFAULT_SCHEDULE_SECONDS = 60
 DEFAULT_WARM_CONCURRENCY = 2
@@ -48,6 +49,7 @@ class SandboxSettings:
     # SANDBOX_FAULTS and SANDBOX_FAULT_SEED (sandbox.faults); checked when the sandbox starts.
     faults: str = ""
     fault_seed: str = ""
+    ws_port: int = DEFAULT_WS_PORT
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> SandboxSettings:
@@ -70,6 +72,7 @@ class SandboxSettings:
             ),
             faults=environ.get("SANDBOX_FAULTS", "").strip(),
             fault_seed=environ.get("SANDBOX_FAULT_SEED", "").strip(),
+            ws_port=port_from(environ, "SANDBOX_WS_PORT", DEFAULT_WS_PORT),
         )
 
     @property

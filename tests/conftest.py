@@ -219,6 +219,7 @@ def _resource_params(params: dict[str, Any]) -> dict[str, Any]:
         "QueueName",
         "Source",
         "SecretId",
+        "ConnectionId",
     )
     out: dict[str, Any] = {k: params[k] for k in keep if k in params}
     out.update({"FunctionName": params["FunctionName"]} if "FunctionName" in params else {})
@@ -238,7 +239,11 @@ def _resource_params(params: dict[str, Any]) -> dict[str, Any]:
 def _recording_api_call(self: Any, operation_name: str, api_params: dict[str, Any]) -> Any:
     if _made_by_app():
         service = self.meta.service_model.service_name
-        _CALLS.add(json.dumps([service, operation_name, _resource_params(api_params)]))
+        params = _resource_params(api_params)
+        if service == "apigatewaymanagementapi":
+            # The API and stage are in the endpoint, not in the parameters.
+            params["Endpoint"] = self.meta.endpoint_url
+        _CALLS.add(json.dumps([service, operation_name, params]))
     return _original_api_call(self, operation_name, api_params)
 
 

@@ -143,7 +143,7 @@ def start_sandbox(
 ) -> Sandbox:
     """`python -m sandbox run ARGS` with its state and endpoints in `directory`, on free ports,
     with `env` added to this process's environment, once its API answers /health."""
-    api_port, site_port, aws_port = free_ports(3, host)
+    api_port, site_port, aws_port, ws_port = free_ports(4, host)
     env = {
         **os.environ,
         **(env or {}),
@@ -152,6 +152,7 @@ def start_sandbox(
         "SANDBOX_API_PORT": str(api_port),
         "SANDBOX_SITE_PORT": str(site_port),
         "SANDBOX_AWS_PORT": str(aws_port),
+        "SANDBOX_WS_PORT": str(ws_port),
     }
     # A file, not a pipe: nobody reads the log while tests run, and a full pipe blocks.
     with (directory / "sandbox.log").open("wb") as log:

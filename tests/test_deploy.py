@@ -415,6 +415,7 @@ def test_tune_event_sources_gives_chalice_deploys_mappings_the_failure_settings(
     outputs = {
         "SubscribersStreamDeadLetterQueueArn": "arn:aws:sqs:us-east-1:123456789012:sub-dlq",
         "PostsStreamDeadLetterQueueArn": "arn:aws:sqs:us-east-1:123456789012:posts-dlq",
+        "TodosStreamDeadLetterQueueArn": "arn:aws:sqs:us-east-1:123456789012:todos-dlq",
     }
     mappings: dict[str, str] = {}
     _create_functions(session, [f"mytodolist-test-{h}" for h in event_source_settings(outputs)])
@@ -451,6 +452,7 @@ def test_tune_event_sources_needs_chalice_deploy_first(session: boto3.Session) -
     outputs = {
         "SubscribersStreamDeadLetterQueueArn": "arn:aws:sqs:us-east-1:123456789012:sub-dlq",
         "PostsStreamDeadLetterQueueArn": "arn:aws:sqs:us-east-1:123456789012:posts-dlq",
+        "TodosStreamDeadLetterQueueArn": "arn:aws:sqs:us-east-1:123456789012:todos-dlq",
     }
     with pytest.raises(FunctionError, match="chalice deploy"):
         tune_event_sources(session.client("lambda"), "test", outputs)
@@ -476,6 +478,7 @@ def test_make_resources_deploys_the_stack_and_fills_the_stage(
     template["Outputs"] |= {
         "SiteUrl": {"Value": "https://d111111abcdef8.cloudfront.net"},
         "UserPoolArn": {"Value": "arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_x"},
+        "UserPoolClientId": {"Value": "app-client"},
         "CursorSecretArn": {"Value": secret},
     }
     monkeypatch.setattr(cli, "resources_template", lambda: template)

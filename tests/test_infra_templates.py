@@ -275,7 +275,16 @@ def _variables_the_app_reads() -> set[str]:
 
 # Read by the app but never deployed: the key itself on local and test stages (deployed ones
 # give the API its ARN), and the sandbox's choices of warm-up invoker and metrics output.
-LOCAL_ONLY = frozenset({"CURSOR_SECRET", "WARM_INVOKER", "METRICS_OUTPUT"})
+LOCAL_ONLY = frozenset(
+    {
+        "CURSOR_SECRET",
+        "WARM_INVOKER",
+        "METRICS_OUTPUT",
+        # The sandbox's own JWKS and @connections; deployed stages derive both.
+        "USER_POOL_JWKS_URL",
+        "WEBSOCKET_MANAGEMENT_URL",
+    }
+)
 
 
 def test_every_variable_the_app_reads_has_a_source(deployed: Template) -> None:

@@ -37,6 +37,7 @@ SECRET = "s" * 43
 def test_settings_defaults() -> None:
     settings = SandboxSettings.from_environ({})
     assert (settings.api_port, settings.site_port, settings.aws_port) == (8000, 8001, 5000)
+    assert settings.ws_port == 8002
     assert settings.region == "us-east-1"
     assert settings.endpoints_file == ROOT / ".sandbox" / "endpoints.json"
 

@@ -220,6 +220,7 @@ def test_banner_shows_urls_and_how_to_get_a_token() -> None:
     endpoints = {
         "api_url": "http://127.0.0.1:8000",
         "site_url": "http://127.0.0.1:8001",
+        "ws_url": "ws://127.0.0.1:8002",
         "aws_endpoint_url": "http://127.0.0.1:5000",
         "stage": "sandbox",
         "region": "us-east-1",
@@ -230,6 +231,7 @@ def test_banner_shows_urls_and_how_to_get_a_token() -> None:
     assert "http://127.0.0.1:8000" in text
     assert "http://127.0.0.1:5000" in text
     assert "http://127.0.0.1:8001" in text
+    assert "ws://127.0.0.1:8002/?token=$TOKEN" in text
     assert ".venv/bin/python -m sandbox user create" in text
     assert ".venv/bin/python -m sandbox mail" in text
     assert "TOKEN=$(.venv/bin/python -m sandbox token" in text

@@ -43,6 +43,12 @@ _TRANSACT_ACTIONS = {
     "ConditionCheck": "ConditionCheckItem",
     "Get": "GetItem",
 }
+# The WebSocket API's @connections operations, by the HTTP method IAM names in the resource.
+_CONNECTION_METHODS = {
+    "PostToConnection": "POST",
+    "GetConnection": "GET",
+    "DeleteConnection": "DELETE",
+}
 _S3_OBJECT_OPS = {
     "GetObject": "GetObject",
     "HeadObject": "GetObject",
@@ -111,10 +117,30 @@ def required(
             else (f"arn:aws:lambda:{region}:{account}:function:{name}")
         )
         return [Need("lambda:InvokeFunction", arn)]
+    return _by_name(service, operation, params, region, account)
+
+
+def _by_name(
+    service: str, operation: str, params: dict[str, Any], region: str, account: str
+) -> list[Need]:
+    """Calls whose resource is named by one parameter (or, for @connections, the endpoint)."""
+    if service == "apigatewaymanagementapi" and operation in _CONNECTION_METHODS:
+        return [_manage_connection(operation, params, region, account)]
     if service == "secretsmanager" and operation == "GetSecretValue":
         # The app names its secret by ARN (CURSOR_SECRET_ARN): the resource is that ARN.
         return [Need("secretsmanager:GetSecretValue", str(params["SecretId"]))]
     raise UnmappedCall(f"{service}:{operation}")
+
+
+def _manage_connection(operation: str, params: dict[str, Any], region: str, account: str) -> Need:
+    """@connections calls name the API and stage by their endpoint (https://ID.execute-api.../STAGE),
+    which the recorder keeps as `Endpoint`."""
+    endpoint = urlsplit(str(params["Endpoint"]))
+    api_id = (endpoint.hostname or "").split(".", 1)[0]
+    stage = endpoint.path.strip("/")
+    method = _CONNECTION_METHODS[operation]
+    resource = f"arn:aws:execute-api:{region}:{account}:{api_id}/{stage}/{method}/@connections/"
+    return Need("execute-api:ManageConnections", resource + str(params["ConnectionId"]))
 
 
 def _dynamodb(operation: str, params: dict[str, Any], region: str, account: str) -> list[Need]:

@@ -101,6 +101,9 @@ def reset() -> None:
     mail.cache_clear()
     fanout.cache_clear()
     warmer.cache_clear()
+    from chalicelib.realtime import deps as realtime  # noqa: PLC0415
     from chalicelib.services import aws  # noqa: PLC0415
+
+    realtime.reset()
 
     aws.reset()

@@ -24,9 +24,11 @@ def session() -> Any:
     return get_session()
 
 
-def client(service: str) -> Any:
+def client(service: str, endpoint_url: str | None = None) -> Any:
+    """A client of the service; `endpoint_url` names one for services that have no regional
+    endpoint of their own (the WebSocket API's @connections)."""
     with _LOCK:
-        return _client(service)
+        return _client(service, endpoint_url)
 
 
 def bind(connection: Any) -> None:
@@ -40,7 +42,7 @@ def bind(connection: Any) -> None:
 
 
 @cache
-def _client(service: str) -> Any:
+def _client(service: str, endpoint_url: str | None) -> Any:
     # botocore reads AWS_ENDPOINT_URL itself, which is how the sandbox points us at moto.
     extra = {"s3": {"addressing_style": "path"}} if service == "s3" else {}
     budget = call_budget()
@@ -51,7 +53,9 @@ def _client(service: str) -> Any:
         retries={"mode": "standard", "total_max_attempts": budget.max_attempts},
         **extra,  # type: ignore[arg-type]
     )
-    return session().create_client(service, region_name=settings().region, config=config)
+    return session().create_client(
+        service, region_name=settings().region, config=config, endpoint_url=endpoint_url
+    )
 
 
 @cache
