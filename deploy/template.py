@@ -313,6 +313,36 @@ def with_allowed_origin(template: Template, origin: str) -> Template:
     return template
 
 
+# Chalice names the WebSocket handlers' functions after their route, not their handler (as
+# `chalice deploy` does: mytodolist-dev-websocket_connect); CALL_BUDGETS knows them so.
+WEBSOCKET_FUNCTIONS: Final[Mapping[str, str]] = {
+    "WebsocketConnect": "websocket_connect",
+    "WebsocketMessage": "websocket_message",
+    "WebsocketDisconnect": "websocket_disconnect",
+}
+MANAGE_CONNECTIONS_SID: Final = "PokesToTheWebSocketApi"
+
+
+def websocket_policy_patch(chalice_template: Template) -> dict[str, Template]:
+    """infra/iam-policy.json allows @connections on any WebSocket API's `api` stage: `chalice
+    deploy` learns the API's id only once it has made it. The packaged stack knows it: there the
+    statement names this stack's WebSocket API alone."""
+    patches: dict[str, Template] = {}
+    for logical_id, resource in chalice_template["Resources"].items():
+        if resource["Type"] != "AWS::IAM::Role":
+            continue
+        policies = copy.deepcopy(resource["Properties"].get("Policies", []))
+        statements = [s for p in policies for s in p["PolicyDocument"]["Statement"]]
+        for statement in statements:
+            if statement.get("Sid") == MANAGE_CONNECTIONS_SID:
+                statement["Resource"] = {
+                    "Fn::Sub": "arn:${AWS::Partition}:execute-api:${AWS::Region}:"
+                    "${AWS::AccountId}:${WebsocketAPI}/api/POST/@connections/*"
+                }
+                patches[logical_id] = {"Properties": {"Policies": policies}}
+    return patches
+
+
 def merge_template(
     stage: str, chalice_template: Template, stage_env: Mapping[str, str]
 ) -> Template:
@@ -325,7 +355,7 @@ def merge_template(
     streams: set[str] = set()
     level = stage_env.get("LOG_LEVEL") or "INFO"
     for logical_id, function in serverless_functions(chalice_template).items():
-        handler = handler_name(function)
+        handler = WEBSOCKET_FUNCTIONS.get(logical_id) or handler_name(function)
         name = function_name(handler)
         functions["api_handler" if handler == "app" else handler] = name
         events = function["Properties"].get("Events", {}).values()
@@ -349,6 +379,8 @@ def merge_template(
         }
         resources[logical_id] = deep_merge(resources.get(logical_id, {}), patch)
     resources[API] = deep_merge(resources.get(API, {}), api_patch(chalice_template))
+    for logical_id, patch in websocket_policy_patch(chalice_template).items():
+        resources[logical_id] = deep_merge(resources.get(logical_id, {}), patch)
     added = monitoring.alarms(resources, functions, streams)
     added["Dashboard"] = monitoring.dashboard(resources, functions, streams)
     clash = set(added) & set(resources)

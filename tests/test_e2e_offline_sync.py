@@ -1,15 +1,20 @@
 """Three devices of one user converge over real HTTP against the sandbox: offline queues of
 random creates, patches and deletes (client ids), pushed in batches from threads at once, 412s
-resolved from Current (last writer wins), pulls with sync tokens. Seeded and bounded."""
+resolved from Current (last writer wins), pulls with sync tokens. Seeded and bounded.
+
+Then the same with real time: each device keeps a WebSocket open, pulls once at start and
+afterwards only when poked, and still converges."""
 
 from __future__ import annotations
 
 import random
 import threading
 import uuid
+from contextlib import ExitStack
 from typing import Any
 
 import pytest
+from websockets.sync.client import ClientConnection, connect
 
 from tests.e2e import Sandbox, call, create_user
 
@@ -127,3 +132,62 @@ def test_three_devices_converge(sandbox: Sandbox) -> None:
     assert server.todos
     for device in devices:
         assert device.todos == server.todos
+
+
+class PokedDevice(Device):
+    """A device that pulls once when it connects, then only when its socket says so."""
+
+    def __init__(self, sandbox: Sandbox, token: str, seed: int, socket: ClientConnection) -> None:
+        super().__init__(sandbox, token, seed)
+        self.socket = socket
+
+    def poked(self, wait: float) -> bool:
+        """Whether a poke came (waiting up to `wait` for the first); drains every frame."""
+        found = False
+        while True:
+            try:
+                frame = self.socket.recv(timeout=0 if found else wait)
+            except TimeoutError:
+                return found
+            found = found or '"todos.changed"' in str(frame)
+            wait = 0
+
+    def run(self, errors: list[BaseException]) -> None:
+        try:
+            self.pull()
+            for _ in range(ROUNDS):
+                self.work_offline()
+                self.push()
+                if self.poked(wait=0.1):
+                    self.pull()
+        except BaseException as e:
+            errors.append(e)
+
+
+def test_three_devices_pulling_only_when_poked_converge(sandbox: Sandbox) -> None:
+    user = create_user(sandbox, "poked")
+    with ExitStack() as sockets:
+        url = f"{sandbox.endpoints['ws_url']}/?token={user.token}"
+        devices = [
+            PokedDevice(sandbox, user.token, seed, sockets.enter_context(connect(url)))
+            for seed in (44, 55, 66)
+        ]
+        errors: list[BaseException] = []
+        threads = [threading.Thread(target=d.run, args=(errors,)) for d in devices]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=240)
+        assert not any(t.is_alive() for t in threads)
+        assert not errors, errors
+        for device in devices:
+            device.push()
+        # Quiet for 3 s after its last poke: every write's poke has come by then (p95 < 1 s).
+        for device in devices:
+            while device.poked(wait=3.0):
+                device.pull()
+        server = Device(sandbox, user.token, 0)
+        server.pull()
+        assert server.todos
+        for device in devices:
+            assert device.todos == server.todos

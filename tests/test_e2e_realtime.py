@@ -15,6 +15,7 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
 from tests.e2e import Sandbox, User, call, create_user
+from tests.test_asyncapi import payload_schema
 
 pytestmark = pytest.mark.e2e
 
@@ -54,7 +55,9 @@ def test_a_write_pokes_every_device_of_that_user_and_nobody_else(sandbox: Sandbo
         created = call(sandbox, "POST", "/todos", alice.token, {"title": "milk"})
         assert created.status_code == 201
         poke = {"type": "todos.changed", "at": created.json()["updated_at"]}
-        assert json.loads(tablet.recv(timeout=POKE_WAIT)) == poke
+        received = json.loads(tablet.recv(timeout=POKE_WAIT))
+        assert received == poke
+        payload_schema("todosChanged").validate(received)
         # The writing device's own connection hears it too.
         assert json.loads(phone.recv(timeout=POKE_WAIT)) == poke
         assert frames(other, quiet=1.0) == []

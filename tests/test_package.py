@@ -19,6 +19,7 @@ import pytest
 from chalice.app import DynamoDBEventConfig, ScheduledEventConfig, SQSEventConfig
 
 from app import app
+from chalicelib import config
 from deploy.checks import (
     MAX_ENVIRONMENT_BYTES,
     MAX_UNZIPPED_BYTES,
@@ -31,6 +32,7 @@ from deploy.checks import (
 from deploy.package import Package, package, stage_environment
 from deploy.snapstart import invocation_problems
 from deploy.template import (
+    WEBSOCKET_FUNCTIONS,
     CACHED_ROUTES,
     OUTPUT_FOR_VARIABLE,
     PUBLIC_POSTS,
@@ -309,7 +311,8 @@ def test_package_preflights_allow_the_stages_origin(template: Template) -> None:
 def test_package_names_functions_as_chalice_deploy_does(template: Template) -> None:
     # The one IAM policy names the functions and their log groups this way.
     for logical_id, function in serverless_functions(template).items():
-        handler = handler_name(function)
+        # WebSocket functions are named after their route (websocket_connect), as chalice deploy names them.
+        handler = WEBSOCKET_FUNCTIONS.get(logical_id) or handler_name(function)
         suffix = "" if handler == "app" else f"-{handler}"
         assert function["Properties"]["FunctionName"] == {
             "Fn::Sub": f"mytodolist-${{Stage}}{suffix}"
@@ -678,3 +681,67 @@ def test_package_api_writes_json_access_logs_that_expire(template: Template) -> 
     assert "ip" not in json.dumps(fields).lower()
     group = template["Resources"]["ApiAccessLogGroup"]["Properties"]
     assert group["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+
+
+# -- Real time (v1.2): the WebSocket API, its functions, the todos stream and @connections ------
+
+
+def test_package_has_the_websocket_api_and_its_three_functions(template: Template) -> None:
+    resources = template["Resources"]
+    assert resources["WebsocketAPI"]["Properties"]["ProtocolType"] == "WEBSOCKET"
+    routes = {
+        r["Properties"]["RouteKey"]
+        for r in resources.values()
+        if r["Type"] == "AWS::ApiGatewayV2::Route"
+    }
+    assert routes == {"$connect", "$default", "$disconnect"}
+    names = {
+        logical_id: resources[logical_id]["Properties"]["FunctionName"]
+        for logical_id in ("WebsocketConnect", "WebsocketMessage", "WebsocketDisconnect")
+    }
+    # Named as `chalice deploy` names them, so that each finds its call budget.
+    assert names["WebsocketConnect"] == {"Fn::Sub": "mytodolist-${Stage}-websocket_connect"}
+    assert set(config.CALL_BUDGETS) >= {"websocket_connect", "websocket_message", "poke_devices"}
+
+
+def test_package_has_the_connections_table_and_the_todos_stream(template: Template) -> None:
+    resources = template["Resources"]
+    table = resources["ConnectionsTable"]["Properties"]
+    assert table["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+    assert [i["IndexName"] for i in table["GlobalSecondaryIndexes"]] == ["by_connection"]
+    todos = resources["TodosTable"]["Properties"]
+    assert todos["StreamSpecification"]["StreamViewType"] in ("NEW_IMAGE", "NEW_AND_OLD_IMAGES")
+
+
+def test_package_pokes_from_the_todos_stream_with_failure_settings(template: Template) -> None:
+    (source,) = _events(_function_for(template, "poke_devices"), "DynamoDB")
+    assert source["Stream"] == {"Fn::GetAtt": ["TodosTable", "StreamArn"]}
+    assert source["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert source["BisectBatchOnFunctionError"] is True
+    assert source["StartingPosition"] == "LATEST"
+    destination = source["DestinationConfig"]["OnFailure"]["Destination"]
+    assert destination == {"Fn::GetAtt": ["TodosStreamDeadLetterQueue", "Arn"]}
+    env = _function_for(template, "poke_devices")["Properties"]["Environment"]["Variables"]
+    assert env["CONNECTIONS_TABLE_NAME"] == {"Ref": "ConnectionsTable"}
+
+
+def test_package_alarms_watch_the_poke_function_and_its_stream(template: Template) -> None:
+    alarms = json.dumps(_of_type(template, "AWS::CloudWatch::Alarm"))
+    for name in ("poke_devices-iterator-age", "poke_devices-errors", "todos-stream-dlq"):
+        assert name in alarms, name
+
+
+def test_package_scopes_manage_connections_to_this_websocket_api(template: Template) -> None:
+    statements = [
+        statement
+        for resource in _of_type(template, "AWS::IAM::Role").values()
+        for policy in resource["Properties"].get("Policies", [])
+        for statement in policy["PolicyDocument"]["Statement"]
+        if "execute-api:ManageConnections" in statement["Action"]
+    ]
+    assert statements
+    for statement in statements:
+        resource = statement["Resource"]["Fn::Sub"]
+        assert "${WebsocketAPI}/api/POST/@connections/*" in resource
+        # Only posting: the app never closes or inspects a connection through the API.
+        assert statement["Action"] == ["execute-api:ManageConnections"]
