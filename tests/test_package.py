@@ -32,10 +32,10 @@ from deploy.checks import (
 from deploy.package import Package, package, stage_environment
 from deploy.snapstart import invocation_problems
 from deploy.template import (
-    WEBSOCKET_FUNCTIONS,
     CACHED_ROUTES,
     OUTPUT_FOR_VARIABLE,
     PUBLIC_POSTS,
+    WEBSOCKET_FUNCTIONS,
     Template,
     handler_name,
     merge_template,
@@ -311,7 +311,7 @@ def test_package_preflights_allow_the_stages_origin(template: Template) -> None:
 def test_package_names_functions_as_chalice_deploy_does(template: Template) -> None:
     # The one IAM policy names the functions and their log groups this way.
     for logical_id, function in serverless_functions(template).items():
-        # WebSocket functions are named after their route (websocket_connect), as chalice deploy names them.
+        # A WebSocket function is named after its route (websocket_connect), as chalice deploy does.
         handler = WEBSOCKET_FUNCTIONS.get(logical_id) or handler_name(function)
         suffix = "" if handler == "app" else f"-{handler}"
         assert function["Properties"]["FunctionName"] == {
