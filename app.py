@@ -7,24 +7,30 @@ from typing import Any
 from chalice import Rate
 from chalice.app import CloudWatchEvent, DynamoDBEvent, SQSEvent, WebsocketEvent
 
-from chalicelib import __version__, telemetry
-from chalicelib.api import deps, photos, posts, subscriptions, todos
-from chalicelib.api.http import API_CORS, BODYLESS
-from chalicelib.config import import_time_value
+from chalicelib import __version__
+from chalicelib.blog import deps as blog
+from chalicelib.blog.posts import routes as post_routes
+from chalicelib.blog.subscribers import routes as subscriber_routes
+from chalicelib.core import telemetry
+from chalicelib.core.config import import_time_value
+from chalicelib.photos import deps as photos
+from chalicelib.photos import routes as photo_routes
 from chalicelib.realtime import deps as realtime
 from chalicelib.realtime import sockets
-from chalicelib.warm import WarmableChalice
+from chalicelib.todos import routes as todo_routes
+from chalicelib.warm import WarmableChalice, warmer
+from chalicelib.web.http import API_CORS, BODYLESS
 
 app = WarmableChalice(app_name="mytodolist")
 # The WebSocket API (on_ws_*) is behind Chalice's feature flag.
 app.experimental_feature_flags.update(["WEBSOCKETS"])
 # Every route's CORS (blueprints take the default when registered, so it is set first).
 app.api.cors = API_CORS
-app.register_blueprint(todos.bp)
-app.register_blueprint(photos.bp)
-app.register_blueprint(posts.bp)
-app.register_blueprint(subscriptions.bp)
-# One log event and its metrics per request or batch (chalicelib/telemetry.py).
+app.register_blueprint(todo_routes.bp)
+app.register_blueprint(photo_routes.bp)
+app.register_blueprint(post_routes.bp)
+app.register_blueprint(subscriber_routes.bp)
+# One log event and its metrics per request or batch (chalicelib/core/telemetry.py).
 app.register_middleware(telemetry.observe, "all")
 
 
@@ -39,7 +45,7 @@ def health() -> dict[str, str]:
 )
 def make_thumbnails(event: SQSEvent) -> dict[str, Any]:
     messages = [(record.to_dict()["messageId"], record.body) for record in event]
-    return deps.thumbnails().handle_messages(messages)
+    return photos.thumbnails().handle_messages(messages)
 
 
 # Decorator arguments, so read at import; .chalice/config.json sets them per stage. The handlers
@@ -53,7 +59,7 @@ def make_thumbnails(event: SQSEvent) -> dict[str, Any]:
     starting_position="TRIM_HORIZON",
 )
 def send_welcome_mails(event: DynamoDBEvent) -> dict[str, Any]:
-    return deps.mail().send_welcome_mails(event.to_dict()["Records"])
+    return blog.mail().send_welcome_mails(event.to_dict()["Records"])
 
 
 # A decorator argument, so read at import; .chalice/config.json sets it per stage.
@@ -66,7 +72,7 @@ def send_welcome_mails(event: DynamoDBEvent) -> dict[str, Any]:
     starting_position="TRIM_HORIZON",
 )
 def announce_posts(event: DynamoDBEvent) -> dict[str, Any]:
-    return deps.fanout().announce_posts(event.to_dict()["Records"])
+    return blog.fanout().announce_posts(event.to_dict()["Records"])
 
 
 # A decorator argument, so read at import; .chalice/config.json sets it per stage. Each message
@@ -76,7 +82,7 @@ def announce_posts(event: DynamoDBEvent) -> dict[str, Any]:
 )
 def send_post_mails(event: SQSEvent) -> dict[str, Any]:
     messages = [(record.to_dict()["messageId"], record.body) for record in event]
-    return deps.mail().send_post_mails(messages)
+    return blog.mail().send_post_mails(messages)
 
 
 # Token, then storage: a client-version check goes between the two (chalicelib/realtime).
@@ -113,4 +119,4 @@ def poke_devices(event: DynamoDBEvent) -> dict[str, Any]:
 
 @app.schedule(Rate(5, unit=Rate.MINUTES), description="Keeps WARM_CONCURRENCY API containers warm")
 def warm_api(event: CloudWatchEvent) -> dict[str, Any]:
-    return deps.warmer().warm()
+    return warmer().warm()

@@ -304,7 +304,7 @@ def seed(env: dict[str, str]) -> str:
     # Loaded by name: the parent only seeds data, and `mypy benchmarks/cold_start.py` then
     # checks this script without following into the app's modules (`make typecheck` does).
     resources = importlib.import_module("sandbox.resources")
-    todos = importlib.import_module("chalicelib.services.todos")
+    todos = importlib.import_module("chalicelib.todos.service")
 
     names: dict[str, str] = resources.create_tables("test")
     service = todos.TodoService(cursor_secret=b"x" * 32)

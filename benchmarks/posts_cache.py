@@ -39,8 +39,8 @@ from moto import mock_aws  # noqa: E402
 from pynamodb.connection.base import Connection  # noqa: E402
 
 from app import app  # noqa: E402
-from chalicelib.api import deps  # noqa: E402
-from chalicelib.services.posts import CACHE_TTL_SECONDS  # noqa: E402
+from chalicelib.blog import deps  # noqa: E402
+from chalicelib.blog.posts.service import CACHE_TTL_SECONDS  # noqa: E402
 from sandbox.resources import create_tables  # noqa: E402
 
 CALLS_GOAL = 20

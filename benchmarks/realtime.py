@@ -63,9 +63,9 @@ def cost(writes: int, users: int) -> Counter[str]:
     import boto3  # noqa: PLC0415
     import botocore.client  # noqa: PLC0415
 
-    from chalicelib.models import ConnectionModel  # noqa: PLC0415
     from chalicelib.realtime.connections import CONNECTION_TTL, ConnectionService  # noqa: PLC0415
     from chalicelib.realtime.pokes import PokeService  # noqa: PLC0415
+    from chalicelib.store.models import ConnectionModel  # noqa: PLC0415
     from sandbox.resources import create_tables  # noqa: PLC0415
 
     calls: Counter[str] = Counter()

@@ -37,7 +37,7 @@ from PIL import Image, ImageChops, ImageDraw, ImageStat
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from chalicelib.services.images import SIZES, make_thumbnails  # noqa: E402
+from chalicelib.photos.images import SIZES, make_thumbnails  # noqa: E402
 
 WIDTH, HEIGHT = 4000, 3000
 QUALITY = 85
@@ -50,7 +50,7 @@ import resource, sys
 approach, path, root = sys.argv[1:4]
 if approach == "ours":
     sys.path.insert(0, root)
-    from chalicelib.services.images import make_thumbnails
+    from chalicelib.photos.images import make_thumbnails
 else:
     import io
     from PIL import Image

@@ -63,7 +63,7 @@ def sides() -> dict[str, tuple[Callable[[], Any], Callable[[], Any]]]:
     from pynamodb.transactions import TransactWrite  # noqa: PLC0415
 
     from app import app  # noqa: PLC0415
-    from chalicelib.models import IdempotencyModel, TodoModel  # noqa: PLC0415
+    from chalicelib.store.models import IdempotencyModel, TodoModel  # noqa: PLC0415
 
     context = Context()
     body = json.dumps({"title": "Buy milk", "tags": ["home"]})

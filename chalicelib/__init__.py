@@ -1,3 +1,20 @@
-"""Everything the Lambda functions need besides app.py: config, errors, models, services."""
+"""Everything the Lambda functions need besides app.py, one package per layer or domain.
+
+Layers, top to bottom; a module imports only from its own layer or below (function-level
+imports count too), checked by import-linter (pyproject.toml) and tests/test_layout.py:
+
+- `chalicelib.warm`: the warm-up answer, the warmer and the preload of every domain.
+- `chalicelib.todos`, `chalicelib.photos`, `chalicelib.blog`, `chalicelib.realtime`: one
+  package per domain, each with its routes (blueprints) or socket adapters, services and `deps`
+  accessors. Domains never import each other.
+- `chalicelib.web`: HTTP plumbing every domain's routes share (auth, tokens, the error table,
+  headers).
+- `chalicelib.store`: AWS clients, PynamoDB models and the storage helpers all domains share.
+- `chalicelib.core`: standard library only: config, errors, validation, cursors, telemetry,
+  the accessor registry.
+
+Routes live with their domain, so a change to one feature touches one folder; `app.py` is the
+one place that wires handlers (registers each domain's blueprint and event handlers).
+"""
 
 __version__ = "0.1.0"

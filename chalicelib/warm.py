@@ -12,8 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 from chalice import Chalice
 
+from chalicelib.core.registry import service
+
 if TYPE_CHECKING:
-    from chalicelib.config import Settings
+    from chalicelib.core.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -47,13 +49,15 @@ def is_warm_event(event: object) -> bool:
 
 def preload() -> None:
     """What a first request would otherwise pay for: service modules, models, AWS clients."""
-    from chalicelib.api import deps  # noqa: PLC0415 - deps imports this module's users
-    from chalicelib.models import ALL_MODELS  # noqa: PLC0415
+    from chalicelib.blog import deps as blog  # noqa: PLC0415 - what a first request pays for
+    from chalicelib.photos import deps as photos  # noqa: PLC0415
+    from chalicelib.store.models import ALL_MODELS  # noqa: PLC0415
+    from chalicelib.todos import deps as todos  # noqa: PLC0415
 
-    deps.todos()
-    deps.photos()
-    deps.posts()
-    deps.subscriptions()
+    todos.todos()
+    photos.photos()
+    blog.posts()
+    blog.subscriptions()
     for model in ALL_MODELS:
         # Builds the botocore client (endpoint, credentials, service model); sends nothing.
         model._get_connection().connection.client  # noqa: B018, SLF001
@@ -61,7 +65,7 @@ def preload() -> None:
 
 def answer(event: dict[str, Any], function_name: str) -> dict[str, Any]:
     """Load what a first request needs (only once), hold briefly, say whether we were cold."""
-    from chalicelib import telemetry  # noqa: PLC0415
+    from chalicelib.core import telemetry  # noqa: PLC0415
 
     telemetry.configure(telemetry.log_level())
     log.info("warm-up", extra={"event": "warm-up", "cold_start": telemetry.take_cold_start()})
@@ -90,7 +94,7 @@ class WarmableChalice(Chalice):
 
 def lambda_invoker(function_name: str) -> Invoker:
     """Invoke the function synchronously through lambda:Invoke; returns its decoded answer."""
-    from chalicelib.services import aws  # noqa: PLC0415 - only the warmer needs the client
+    from chalicelib.store import aws  # noqa: PLC0415 - only the warmer needs the client
 
     client = aws.client("lambda")
 
@@ -120,6 +124,14 @@ INVOKERS: dict[str, Callable[[str], Invoker]] = {
     "lambda": lambda_invoker,
     "in-process": in_process_invoker,
 }
+
+
+@service
+def warmer() -> WarmerService:
+    """The warmer of this stage, built on first use (app.py's schedule handler calls it)."""
+    from chalicelib.core.config import settings  # noqa: PLC0415
+
+    return warmer_from(settings())
 
 
 def warmer_from(config: Settings) -> WarmerService:

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Final
 
-from chalicelib.config import PLACEHOLDER
+from chalicelib.core.config import PLACEHOLDER
 from deploy import snapstart
 from deploy.package import Package
 from deploy.template import (

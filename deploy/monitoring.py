@@ -25,7 +25,7 @@ import json
 from collections.abc import Mapping
 from typing import Any, Final
 
-from chalicelib.telemetry import NAMESPACE
+from chalicelib.core.telemetry import NAMESPACE
 
 Template = dict[str, Any]
 

@@ -14,7 +14,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from chalicelib.config import TEMPLATE_FILLS_PLACEHOLDERS
+from chalicelib.core.config import TEMPLATE_FILLS_PLACEHOLDERS
 from deploy import ROOT, snapstart
 from deploy.template import Template, merge_template, write_json
 

@@ -20,7 +20,7 @@ RESOURCES = INFRA / "resources.yaml"
 PRODUCTION = INFRA / "production.yaml"
 FUNCTIONS = INFRA / "functions.yaml"
 
-# The app's settings (chalicelib/config.py and the decorator arguments of app.py) and the
+# The app's settings (chalicelib/core/config.py and the decorator arguments of app.py) and the
 # resources stack output that gives each, for both deployment paths.
 OUTPUT_FOR_VARIABLE: Final[Mapping[str, str]] = {
     "TODOS_TABLE_NAME": "TodosTableName",

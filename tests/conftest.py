@@ -29,9 +29,8 @@ from chalice.test import Client  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
 from app import app  # noqa: E402
-from chalicelib import config  # noqa: E402
-from chalicelib.api import deps  # noqa: E402
-from chalicelib.models import ALL_MODELS  # noqa: E402
+from chalicelib.core import config, registry  # noqa: E402
+from chalicelib.store.models import ALL_MODELS  # noqa: E402
 from sandbox.atomic import make_dynamodb_atomic  # noqa: E402
 from sandbox.cognito import TokenVerifier, install  # noqa: E402
 from sandbox.resources import Mail, Media, create_mail, create_media, create_tables  # noqa: E402
@@ -95,7 +94,7 @@ _SESSION = boto3.Session()
 
 def _reset_caches() -> None:
     config.reset()
-    deps.reset()
+    registry.reset()
     for model in ALL_MODELS:
         model._connection = None  # noqa: SLF001 - a client built under another mock
 
@@ -153,7 +152,7 @@ def upload_photo(media: Media) -> UploadPhoto:
     """Create a pending photo as POST /photos does, then put `data` where its upload form points
     (S3 queues the notification, as after a real upload); returns the photo's id. With
     `photo_id`, upload to that photo instead of creating one."""
-    from chalicelib.services.photos import PhotoService, upload_key  # noqa: PLC0415
+    from chalicelib.photos.service import PhotoService, upload_key  # noqa: PLC0415
 
     def upload(
         data: bytes,

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from botocore.retries.standard import ExponentialBackoff, RetryContext
 
-from chalicelib import config
-from chalicelib.models import ALL_MODELS
-from chalicelib.services import aws
+from chalicelib.core import config, registry
+from chalicelib.store import aws
+from chalicelib.store.models import ALL_MODELS
 from tests.conftest import ROOT
 
 FUNCTIONS = json.loads((ROOT / ".chalice" / "config.json").read_text())["lambda_functions"]
@@ -68,11 +68,11 @@ def test_outside_lambda_calls_get_the_local_budget() -> None:
 
 def test_boto_clients_take_the_functions_budget(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "mytodolist-test-make_thumbnails")
-    aws.reset()
+    registry.reset()
     try:
         client_config = aws.client("s3").meta.config
     finally:
-        aws.reset()
+        registry.reset()
     budget = config.CALL_BUDGETS["make_thumbnails"]
     assert (client_config.connect_timeout, client_config.read_timeout) == budget[:2]
     assert client_config.retries == {"mode": "standard", "total_max_attempts": 3}

@@ -8,7 +8,7 @@ from threading import Barrier
 
 from chalice.test import Client
 
-from chalicelib.services.storage import WRITE_ATTEMPTS
+from chalicelib.store.storage import WRITE_ATTEMPTS
 from tests.conftest import headers_for
 
 ALICE = headers_for("alice")

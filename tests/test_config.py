@@ -11,19 +11,19 @@ from collections.abc import Iterator
 import boto3
 import pytest
 
-from chalicelib import config
-from chalicelib.config import PLACEHOLDER, TEMPLATE_FILLS_PLACEHOLDERS
-from chalicelib.services import aws as aws_clients
+from chalicelib.core import config, registry
+from chalicelib.core.config import PLACEHOLDER, TEMPLATE_FILLS_PLACEHOLDERS
+from chalicelib.store import aws as aws_clients
 from tests.conftest import ROOT
 
 
 @pytest.fixture(autouse=True)
 def fresh_settings() -> Iterator[None]:
     config.reset()
-    aws_clients.reset()
+    registry.reset()
     yield
     config.reset()
-    aws_clients.reset()
+    registry.reset()
 
 
 def test_settings_warm_invoker_is_lambda_by_default() -> None:

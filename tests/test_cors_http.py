@@ -11,7 +11,7 @@ import pytest
 from chalice.test import Client
 
 from app import app
-from chalicelib.api.http import API_CORS
+from chalicelib.web.http import API_CORS
 from deploy.template import (
     FUNCTIONS,
     deep_merge,

@@ -22,7 +22,7 @@ import pytest
 from chalice.app import CloudWatchEvent
 from moto import mock_aws
 
-from chalicelib.config import PLACEHOLDER
+from chalicelib.core.config import PLACEHOLDER
 from deploy.chalice_config import (
     MissingOutput,
     environment_from_outputs,

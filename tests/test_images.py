@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageCms, ImageDraw, ImageFile
 
-from chalicelib.services.images import MAX_PIXELS, SIZES, ImageRejected, Thumbnails, make_thumbnails
+from chalicelib.photos.images import MAX_PIXELS, SIZES, ImageRejected, Thumbnails, make_thumbnails
 
 ROOT = Path(__file__).resolve().parent.parent
 ORIENTATION = 0x0112
@@ -360,7 +360,7 @@ def test_make_thumbnails_decodes_through_the_patched_loader(decode_calls: list[o
 
 
 def test_images_module_does_not_import_pillow() -> None:
-    probe = "import sys, chalicelib.services.images; print('PIL' in sys.modules)"
+    probe = "import sys, chalicelib.photos.images; print('PIL' in sys.modules)"
 
     done = subprocess.run(
         [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True

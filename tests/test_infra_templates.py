@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from pynamodb.attributes import TTLAttribute
 
-from chalicelib.models import ALL_MODELS
+from chalicelib.store.models import ALL_MODELS
 from deploy.checks import cfn_lint
 from deploy.template import (
     API_OUTPUT_FOR_VARIABLE,
@@ -194,7 +194,7 @@ def test_media_bucket_is_private_encrypted_and_notifies_the_thumbnail_queue(
 
 
 def test_media_bucket_expires_the_uploads_the_worker_tags_as_failed(deployed: Template) -> None:
-    from chalicelib.services.thumbnails import EXPIRY_TAG  # noqa: PLC0415
+    from chalicelib.photos.thumbnails import EXPIRY_TAG  # noqa: PLC0415
 
     rules = deployed["Resources"]["MediaBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
     (rule,) = [r for r in rules if "TagFilters" in r]

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from chalice.test import Client
 
-from chalicelib.models import SubscriberModel
+from chalicelib.store.models import SubscriberModel
 from sandbox.resources import Mail
 from tests.conftest import make_token
 from tests.events import SentMail, queue_batch, sent_mails, stream_batch

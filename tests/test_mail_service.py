@@ -14,11 +14,11 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from chalicelib.models import MailDeliveryModel, PostModel, SubscriberModel
-from chalicelib.services.fanout import FanOutService
-from chalicelib.services.leases import Busy
-from chalicelib.services.mail import MailService
-from chalicelib.services.streams import PoisonRecord
+from chalicelib.blog.mail.fanout import FanOutService
+from chalicelib.blog.mail.sender import MailService
+from chalicelib.store.leases import Busy
+from chalicelib.store.models import MailDeliveryModel, PostModel, SubscriberModel
+from chalicelib.store.streams import PoisonRecord
 from sandbox.resources import Mail
 from tests.events import sent_mails
 from tests.helpers import ManualClock as Clock

@@ -30,9 +30,9 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from app import app
-from chalicelib.api import deps
-from chalicelib.models import SubscriberModel
-from chalicelib.services.photos import upload_key
+from chalicelib.photos import deps
+from chalicelib.photos.service import upload_key
+from chalicelib.store.models import SubscriberModel
 from sandbox.resources import Media
 from tests.conftest import ROOT, headers_for, make_token
 from tests.images import jpeg

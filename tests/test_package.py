@@ -19,7 +19,7 @@ import pytest
 from chalice.app import DynamoDBEventConfig, ScheduledEventConfig, SQSEventConfig
 
 from app import app
-from chalicelib import config
+from chalicelib.core import config
 from deploy.checks import (
     MAX_ENVIRONMENT_BYTES,
     MAX_UNZIPPED_BYTES,

@@ -11,12 +11,12 @@ import boto3
 import pytest
 from PIL import Image
 
-from chalicelib.errors import NotFound, ValidationError
-from chalicelib.models import PhotoModel
-from chalicelib.services import thumbnails as thumbnails_module
-from chalicelib.services.leases import Busy
-from chalicelib.services.photos import PhotoService, thumbnail_key, upload_key
-from chalicelib.services.thumbnails import EXPIRY_TAG, ThumbnailService, s3_objects
+from chalicelib.core.errors import NotFound, ValidationError
+from chalicelib.photos import thumbnails as thumbnails_module
+from chalicelib.photos.service import PhotoService, thumbnail_key, upload_key
+from chalicelib.photos.thumbnails import EXPIRY_TAG, ThumbnailService, s3_objects
+from chalicelib.store.leases import Busy
+from chalicelib.store.models import PhotoModel
 from sandbox.resources import Media
 from tests.conftest import UploadPhoto
 from tests.images import jpeg, png
@@ -146,7 +146,7 @@ def test_pending_photo_expires_through_ttl_until_it_is_done(
     pending: str,
     upload_photo: UploadPhoto,
 ) -> None:
-    from chalicelib.models import PhotoModel  # noqa: PLC0415
+    from chalicelib.store.models import PhotoModel  # noqa: PLC0415
 
     assert PhotoModel.get("alice", pending).expires_at is not None
     upload_photo(jpeg(200, 100), pending)

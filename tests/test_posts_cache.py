@@ -10,10 +10,10 @@ import pytest
 from chalice.test import Client
 from pynamodb.connection.base import Connection
 
-from chalicelib.api import deps
-from chalicelib.cache import TTLCache
-from chalicelib.errors import NotFound
-from chalicelib.services.posts import PostService
+from chalicelib.blog import deps
+from chalicelib.blog.posts.service import PostService
+from chalicelib.core.cache import TTLCache
+from chalicelib.core.errors import NotFound
 from tests.conftest import make_token
 
 SECRET = b"x" * 32

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from chalice.test import Client
 
-from chalicelib.api.http import groups
+from chalicelib.web.http import groups
 from tests.conftest import OTHER_KEY, make_token
 from tests.helpers import assert_error
 

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from chalicelib.errors import Conflict, NotFound, PreconditionFailed, ValidationError
-from chalicelib.models import POST_LISTING_ATTRIBUTES, PhotoModel, PostModel
-from chalicelib.services.post_fields import MAX_BODY_BYTES, check_slug, derive_slug
-from chalicelib.services.posts import PostService, post_tag
+from chalicelib.blog.posts.fields import MAX_BODY_BYTES, check_slug, derive_slug
+from chalicelib.blog.posts.service import PostService, post_tag
+from chalicelib.core.errors import Conflict, NotFound, PreconditionFailed, ValidationError
+from chalicelib.store.models import POST_LISTING_ATTRIBUTES, PhotoModel, PostModel
 from sandbox.resources import table_definitions
 from tests.conftest import ROOT
 from tests.helpers import FakeClock
@@ -531,7 +531,7 @@ def test_post_tag_depends_on_version_and_creation() -> None:
 
 def test_reading_posts_loads_no_markdown_library() -> None:
     code = (
-        "import json, sys; import chalicelib.services.posts; "
+        "import json, sys; import chalicelib.blog.posts.service; "
         "print(json.dumps(sorted(m for m in ('markdown_it', 'nh3') if m in sys.modules)))"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}

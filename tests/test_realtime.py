@@ -13,11 +13,11 @@ import pytest
 from chalice.test import Client
 from moto.apigatewaymanagementapi.models import apigatewaymanagementapi_backends
 
-from chalicelib.models import ConnectionModel
 from chalicelib.realtime import deps as realtime
 from chalicelib.realtime import gateway
 from chalicelib.realtime.connections import CONNECTION_TTL, ConnectionService
 from chalicelib.realtime.pokes import GONE_GRACE, PokeService, changes
+from chalicelib.store.models import ConnectionModel
 from sandbox.cognito import TokenVerifier
 from tests.conftest import ACCOUNT, CLIENT_ID, ISSUER, JWKS, OTHER_KEY, headers_for, make_token
 from tests.events import stream_batch
@@ -293,7 +293,7 @@ def test_gateway_endpoint_follows_chalices_rule_unless_the_stage_sets_one(
 ) -> None:
     assert gateway.endpoint(API_ID, "api") == ENDPOINT
     monkeypatch.setenv("WEBSOCKET_MANAGEMENT_URL", "http://127.0.0.1:5000/_sandbox/websocket/")
-    from chalicelib import config  # noqa: PLC0415
+    from chalicelib.core import config  # noqa: PLC0415
 
     config.reset()
     assert gateway.endpoint(API_ID, "api") == "http://127.0.0.1:5000/_sandbox/websocket"

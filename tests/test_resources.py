@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from pynamodb.models import Model
 
-from chalicelib.models import ALL_MODELS
+from chalicelib.store.models import ALL_MODELS
 from sandbox.resources import table_definitions
 
 

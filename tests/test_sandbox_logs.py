@@ -33,7 +33,7 @@ def output() -> Iterator[io.StringIO]:
 
 def test_app_info_lines_are_marked_with_the_running_handler(output: io.StringIO) -> None:
     with logs.handling("make_thumbnails"):
-        logging.getLogger("chalicelib.services.photos").info("photo %s failed", "p-1")
+        logging.getLogger("chalicelib.photos.service").info("photo %s failed", "p-1")
     (line,) = output.getvalue().splitlines()
     assert line.split()[1:] == ["make_thumbnails", "INFO", "photo", "p-1", "failed"]
 
@@ -58,7 +58,7 @@ def test_json_lines_show_their_message_and_fields(output: io.StringIO) -> None:
         "function_request_id": "abc",
     }
     with logs.handling("api_handler"):
-        logging.getLogger("chalicelib.api").info(json.dumps(record))
+        logging.getLogger("chalicelib.web").info(json.dumps(record))
     assert output.getvalue().split(" ", 1)[1].split() == [
         "api_handler",
         "INFO",
@@ -76,7 +76,7 @@ def test_readable_leaves_other_lines_alone(text: str) -> None:
 
 def test_extra_fields_follow_the_message(output: io.StringIO) -> None:
     with logs.handling("api_handler"):
-        logging.getLogger("chalicelib.telemetry").info(
+        logging.getLogger("chalicelib.core.telemetry").info(
             "request", extra={"route": "/todos", "status": 201, "cold_start": True}
         )
     assert output.getvalue().split()[1:] == [
@@ -91,7 +91,7 @@ def test_extra_fields_follow_the_message(output: io.StringIO) -> None:
 
 def test_extra_fields_the_message_already_says_are_left_out(output: io.StringIO) -> None:
     with logs.handling("api_handler"):
-        logging.getLogger("chalicelib.telemetry").info(
+        logging.getLogger("chalicelib.core.telemetry").info(
             "%s %d %.1f ms",
             "POST /todos",
             201,

@@ -22,7 +22,7 @@ SECRETS = {_CREDENTIALS["AWS_ACCESS_KEY_ID"]: _CREDENTIALS["AWS_SECRET_ACCESS_KE
 
 
 def _s3(endpoint: str, signature_version: str = "s3v4") -> Any:
-    """An S3 client signing as the app's does (chalicelib.services.aws), or as asked."""
+    """An S3 client signing as the app's does (chalicelib.store.aws), or as asked."""
     return boto3.client(
         "s3",
         endpoint_url=endpoint,

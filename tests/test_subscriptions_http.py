@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from chalice.test import Client
 
-from chalicelib.models import SubscriberModel
+from chalicelib.store.models import SubscriberModel
 from tests.helpers import assert_error
 
 JSON = {"Content-Type": "application/json"}

@@ -9,10 +9,10 @@ from operator import attrgetter
 
 import pytest
 
-from chalicelib.errors import NotFound, ValidationError
-from chalicelib.models import SubscriberModel
-from chalicelib.services.addresses import normalise_email
-from chalicelib.services.subscriptions import SubscriptionService
+from chalicelib.blog.subscribers.addresses import normalise_email
+from chalicelib.blog.subscribers.service import SubscriptionService
+from chalicelib.core.errors import NotFound, ValidationError
+from chalicelib.store.models import SubscriberModel
 from tests.helpers import T0
 from tests.helpers import ManualClock as Clock
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from chalice.test import Client
 
-from chalicelib import telemetry
+from chalicelib.core import telemetry
 from tests.conftest import headers_for, make_token
 
 ALICE = headers_for("alice")
@@ -111,7 +111,7 @@ def test_metrics_go_to_the_log_when_the_setting_says_so(
     caplog: pytest.LogCaptureFixture,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from chalicelib import config  # noqa: PLC0415
+    from chalicelib.core import config  # noqa: PLC0415
 
     monkeypatch.setenv("METRICS_OUTPUT", "log")
     config.reset()

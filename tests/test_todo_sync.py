@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from chalicelib.errors import Gone, ValidationError
-from chalicelib.models import TodoModel
-from chalicelib.services.todo_sync import SYNC_LAG, TodoSync
-from chalicelib.services.todos import TodoService
+from chalicelib.core.errors import Gone, ValidationError
+from chalicelib.store.models import TodoModel
+from chalicelib.todos.service import TodoService
+from chalicelib.todos.sync import SYNC_LAG, TodoSync
 from tests.helpers import T0
 
 SECRET = b"s" * 32

@@ -11,7 +11,7 @@ import pytest
 from chalice.test import Client
 from pynamodb.exceptions import GetError
 
-from chalicelib.models import TodoModel
+from chalicelib.store.models import TodoModel
 from tests.conftest import OTHER_KEY, headers_for, make_token
 from tests.helpers import assert_error
 

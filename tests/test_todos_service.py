@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from chalicelib.errors import Conflict, NotFound, PreconditionFailed, ValidationError
-from chalicelib.models import TodoModel
-from chalicelib.services.todos import TodoService
+from chalicelib.core.errors import Conflict, NotFound, PreconditionFailed, ValidationError
+from chalicelib.store.models import TodoModel
+from chalicelib.todos.service import TodoService
 from tests.helpers import T0, FakeClock
 
 SECRET = b"x" * 32

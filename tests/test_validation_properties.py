@@ -13,10 +13,10 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from chalicelib import validation as v
-from chalicelib.api.http import entity_tags
-from chalicelib.cursors import CursorCodec
-from chalicelib.errors import DomainError, NotFound, PayloadTooLarge, ValidationError
+from chalicelib.core import validation as v
+from chalicelib.core.cursors import CursorCodec
+from chalicelib.core.errors import DomainError, NotFound, PayloadTooLarge, ValidationError
+from chalicelib.web.http import entity_tags
 
 # Shapes worth mixing in: digits of other scripts, huge numbers, deep nesting, lone surrogates.
 ODD_TEXT = st.text() | st.sampled_from(

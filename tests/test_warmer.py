@@ -93,7 +93,7 @@ def test_api_answers_warm_event_before_routing(monkeypatch: pytest.MonkeyPatch) 
 
 
 def test_api_preload_builds_services_without_requests(aws: None) -> None:
-    from chalicelib.api import deps  # noqa: PLC0415
+    from chalicelib.todos import deps  # noqa: PLC0415
 
     warm.preload()
     assert deps.todos.cache_info().currsize == 1
@@ -110,7 +110,7 @@ def test_http_request_mimicking_the_warm_event_is_a_normal_request(client: Clien
 def test_warmer_invokes_in_process_when_the_setting_says_so(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from chalicelib import config  # noqa: PLC0415
+    from chalicelib.core import config  # noqa: PLC0415
 
     monkeypatch.setenv("WARM_INVOKER", "in-process")
     monkeypatch.setattr(warm, "_state", {"cold": True})

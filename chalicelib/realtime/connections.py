@@ -8,10 +8,10 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from chalicelib import errors
-from chalicelib.models import ConnectionModel
+from chalicelib.core import errors
+from chalicelib.core.defaults import Clock, utcnow
 from chalicelib.realtime import gateway
-from chalicelib.services.defaults import Clock, utcnow
+from chalicelib.store.models import ConnectionModel
 
 if TYPE_CHECKING:
     from chalicelib.web.tokens import TokenVerifier

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from functools import cache
 from typing import TYPE_CHECKING
+
+from chalicelib.core.registry import service
 
 if TYPE_CHECKING:
     from chalicelib.realtime.connections import ConnectionService
@@ -11,10 +12,10 @@ if TYPE_CHECKING:
     from chalicelib.web.tokens import TokenVerifier
 
 
-@cache
+@service
 def verifier() -> TokenVerifier:
     """The pool's token checks; PyJWT is imported here, on the connect path only."""
-    from chalicelib.config import call_budget, settings  # noqa: PLC0415
+    from chalicelib.core.config import call_budget, settings  # noqa: PLC0415
     from chalicelib.web.tokens import TokenVerifier  # noqa: PLC0415 - keeps cold start lean
 
     config = settings()
@@ -26,7 +27,7 @@ def verifier() -> TokenVerifier:
     )
 
 
-@cache
+@service
 def connections() -> ConnectionService:
     from chalicelib.realtime.connections import ConnectionService  # noqa: PLC0415
 
@@ -34,14 +35,8 @@ def connections() -> ConnectionService:
     return ConnectionService(verifier)
 
 
-@cache
+@service
 def pokes() -> PokeService:
     from chalicelib.realtime.pokes import PokeService  # noqa: PLC0415 - keeps cold start lean
 
     return PokeService(connections())
-
-
-def reset() -> None:
-    verifier.cache_clear()
-    connections.cache_clear()
-    pokes.cache_clear()

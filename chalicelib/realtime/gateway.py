@@ -8,8 +8,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from chalicelib.config import settings
-from chalicelib.services import aws
+from chalicelib.core.config import settings
+from chalicelib.store import aws
 
 
 class ConnectionGone(Exception):

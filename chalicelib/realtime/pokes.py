@@ -11,14 +11,14 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
-from chalicelib import telemetry
-from chalicelib.models import ConnectionModel
+from chalicelib.core import telemetry
+from chalicelib.core.defaults import Clock, utcnow
+from chalicelib.core.validation import format_time
 from chalicelib.realtime import gateway
 from chalicelib.realtime.connections import ConnectionService, Sender
-from chalicelib.services.defaults import Clock, utcnow
-from chalicelib.services.storage import conditional
-from chalicelib.services.streams import sequence_number
-from chalicelib.validation import format_time
+from chalicelib.store.models import ConnectionModel
+from chalicelib.store.storage import conditional
+from chalicelib.store.streams import sequence_number
 
 log = logging.getLogger(__name__)
 

@@ -9,8 +9,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from chalicelib import errors
-from chalicelib.api.http import error_envelope
+from chalicelib.core import errors
+from chalicelib.web.http import error_envelope
 
 log = logging.getLogger(__name__)
 

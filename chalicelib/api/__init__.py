@@ -1,1 +1,0 @@
-"""HTTP adapters: blueprints of thin routes, the auth wiring and the error-to-status table."""

@@ -1,0 +1,47 @@
+"""Routes for /subscriptions: public, thin adapters over SubscriptionService."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint, Response
+from chalice.app import Request
+
+from chalicelib.blog import deps
+from chalicelib.web.http import domain_errors, json_body, query
+
+bp = Blueprint(__name__)
+
+JSON = "application/json"
+# RFC 8058 one-click unsubscribe: the mail client POSTs `List-Unsubscribe=One-Click` as a form
+# to the URL of the List-Unsubscribe header, whose query carries the token.
+FORM = "application/x-www-form-urlencoded"
+
+
+def _token_body(request: Request) -> dict[str, Any]:
+    content_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
+    if content_type == FORM:
+        token = query(request, "token")
+        return {} if token is None else {"token": token}
+    return json_body(request)
+
+
+@bp.route("/subscriptions", methods=["POST"])
+@domain_errors
+def create_subscription() -> Response:
+    result = deps.subscriptions().subscribe(json_body(bp.current_request))
+    return Response(body=result, status_code=202)
+
+
+@bp.route("/subscriptions/confirm", methods=["POST"])
+@domain_errors
+def confirm_subscription() -> Response:
+    result = deps.subscriptions().confirm(json_body(bp.current_request))
+    return Response(body=result, status_code=200)
+
+
+@bp.route("/subscriptions/unsubscribe", methods=["POST"], content_types=[JSON, FORM])
+@domain_errors
+def unsubscribe() -> Response:
+    result = deps.subscriptions().unsubscribe(_token_body(bp.current_request))
+    return Response(body=result, status_code=200)

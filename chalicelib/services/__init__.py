@@ -1,1 +1,0 @@
-"""One service per area; each owns its storage and AWS calls and returns JSON-ready dicts."""

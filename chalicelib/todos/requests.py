@@ -1,0 +1,23 @@
+"""One write of a todo batch as the API parsed it (light: the API imports it at cold start)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib.core.preconditions import ANY_VERSION, IfMatch
+
+
+@dataclass(frozen=True)
+class TodoRequest:
+    """One write of a batch, as the API parsed it: PUT, PATCH or DELETE of /todos/{todo_id}."""
+
+    method: str
+    todo_id: str
+    body: dict[str, Any] | None = None
+    if_match: IfMatch = None
+    if_none_match: IfMatch = None
+
+    @property
+    def creates(self) -> bool:
+        return self.method == "PUT" and self.if_none_match == ANY_VERSION and self.if_match is None

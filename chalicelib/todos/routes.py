@@ -1,0 +1,121 @@
+"""Routes for /todos: thin adapters over TodoService."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+from chalice import Blueprint, Response
+
+from chalicelib.core import validation
+from chalicelib.core.errors import ValidationError
+from chalicelib.todos import deps
+from chalicelib.todos.batch_routes import run_batch
+from chalicelib.web.auth import cognito
+from chalicelib.web.http import (
+    BODYLESS,
+    domain_errors,
+    entity_tags,
+    etag,
+    if_match,
+    json_body,
+    not_modified,
+    query,
+    user_id,
+)
+
+bp = Blueprint(__name__)
+
+
+def _todo_response(todo: dict[str, Any], status: int = 200) -> Response:
+    return Response(body=todo, status_code=status, headers={"ETag": etag(todo["version"])})
+
+
+@bp.route("/todos", methods=["POST"], authorizer=cognito)
+@domain_errors
+def create_todo() -> Response:
+    request = bp.current_request
+    todo, _ = deps.todos().create(
+        user_id(request), json_body(request), request.headers.get("idempotency-key")
+    )
+    response = _todo_response(todo, 201)
+    response.headers["Location"] = f"/todos/{todo['id']}"
+    return response
+
+
+@bp.route("/todos", methods=["GET"], authorizer=cognito, content_types=BODYLESS)
+@domain_errors
+def list_todos() -> dict[str, Any]:
+    request = bp.current_request
+    owner = user_id(request)
+    limit = validation.page_limit(query(request, "limit"))
+    cursor = query(request, "cursor")
+    since = query(request, "updated_since")
+    done = validation.query_bool(query(request, "done"), "done")
+    if since is None:
+        return deps.todos().list_todos(owner, limit=limit, cursor=cursor, done=done)
+    if done is not None:
+        raise ValidationError("done cannot be combined with updated_since")
+    return deps.todos().changes(
+        owner, since=validation.parse_time(since, "updated_since"), limit=limit, cursor=cursor
+    )
+
+
+@bp.route("/todos/sync", methods=["GET"], authorizer=cognito, content_types=BODYLESS)
+@domain_errors
+def sync_todos() -> dict[str, Any]:
+    request = bp.current_request
+    return deps.todo_sync().sync(
+        user_id(request),
+        token=query(request, "token"),
+        cursor=query(request, "cursor"),
+        limit=validation.page_limit(query(request, "limit")),
+    )
+
+
+@bp.route("/todos/batch", methods=["POST"], authorizer=cognito)
+@domain_errors
+def batch_todos() -> dict[str, Any]:
+    request = bp.current_request
+    apply = partial(deps.batches().apply, user_id(request))
+    return {"responses": run_batch(json_body(request), apply)}
+
+
+@bp.route("/todos/{todo_id}", methods=["PUT"], authorizer=cognito)
+@domain_errors
+def put_todo(todo_id: str) -> Response:
+    request = bp.current_request
+    todo, created = deps.todos().put(
+        user_id(request),
+        todo_id,
+        json_body(request),
+        if_match=if_match(request),
+        if_none_match=entity_tags(request.headers.get("if-none-match")),
+    )
+    return _todo_response(todo, 201 if created else 200)
+
+
+@bp.route("/todos/{todo_id}", methods=["GET"], authorizer=cognito, content_types=BODYLESS)
+@domain_errors
+def get_todo(todo_id: str) -> Response:
+    request = bp.current_request
+    todo = deps.todos().get(user_id(request), todo_id)
+    if not_modified(request, str(todo["version"])):
+        return Response(body="", status_code=304, headers={"ETag": etag(todo["version"])})
+    return _todo_response(todo)
+
+
+@bp.route("/todos/{todo_id}", methods=["PATCH"], authorizer=cognito)
+@domain_errors
+def update_todo(todo_id: str) -> Response:
+    request = bp.current_request
+    todo = deps.todos().update(user_id(request), todo_id, json_body(request), if_match(request))
+    return _todo_response(todo)
+
+
+@bp.route("/todos/{todo_id}", methods=["DELETE"], authorizer=cognito, content_types=BODYLESS)
+@domain_errors
+def delete_todo(todo_id: str) -> Response:
+    request = bp.current_request
+    deps.todos().delete(user_id(request), todo_id, if_match(request))
+    return Response(body="", status_code=204)

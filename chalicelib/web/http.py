@@ -1,0 +1,163 @@
+"""The one table from domain errors to HTTP statuses, and request/response helpers for routes."""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable
+from typing import Any
+
+from chalice import CORSConfig, Response
+from chalice.app import Request
+
+from chalicelib.core import errors
+from chalicelib.core.config import import_time_value
+from chalicelib.core.preconditions import IfMatch
+from chalicelib.core.validation import parse_json_object
+
+# Codes follow Chalice's own envelope names where Chalice has one.
+STATUS_FOR: dict[type[errors.DomainError], tuple[int, str]] = {
+    errors.ValidationError: (400, "BadRequestError"),
+    errors.Unauthorized: (401, "UnauthorizedError"),
+    errors.Forbidden: (403, "ForbiddenError"),
+    errors.NotFound: (404, "NotFoundError"),
+    errors.Conflict: (409, "ConflictError"),
+    errors.Gone: (410, "ResyncRequired"),
+    errors.PreconditionFailed: (412, "PreconditionFailedError"),
+    errors.PreconditionRequired: (428, "PreconditionRequiredError"),
+    errors.PayloadTooLarge: (413, "PayloadTooLargeError"),
+    errors.UnsupportedMediaType: (415, "UnsupportedMediaType"),
+    errors.Throttled: (429, "TooManyRequestsError"),
+}
+
+
+# Every route answers browsers on other origins (the blog site, web clients), with the
+# conditional-request and idempotency headers both ways. The allowed origin is a stage setting;
+# app.py hands this to Chalice as the default of every route, so it is read at import.
+API_CORS = CORSConfig(
+    allow_origin=import_time_value("CORS_ALLOW_ORIGIN", "*"),
+    allow_headers=["If-Match", "If-None-Match", "Idempotency-Key"],
+    expose_headers=["ETag", "Location", "Retry-After"],
+    max_age=600,
+)
+
+# Routes that read no body accept any Content-Type: some HTTP clients send one even on a GET.
+BODYLESS = ["*/*"]
+
+
+def error_envelope(error: errors.DomainError) -> tuple[int, dict[str, Any]]:
+    """The status and `{"Code", "Message"}` body of a domain error (plus `Current` on a 412)."""
+    status, code = next(
+        (pair for kind, pair in STATUS_FOR.items() if isinstance(error, kind)),
+        (400, "BadRequestError"),
+    )
+    body: dict[str, Any] = {"Code": code, "Message": str(error)}
+    if isinstance(error, errors.PreconditionFailed) and error.current is not None:
+        body["Current"] = error.current
+    return status, body
+
+
+def error_response(error: errors.DomainError) -> Response:
+    status, body = error_envelope(error)
+    headers: dict[str, str | list[str]] = {"Retry-After": "1"} if status == 429 else {}
+    return Response(body=body, status_code=status, headers=headers)
+
+
+def domain_errors[**P](view: Callable[P, Any]) -> Callable[P, Any]:
+    """Place directly under @route: domain errors become responses in the envelope."""
+
+    @functools.wraps(view)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> Any:
+        try:
+            return view(*args, **kwargs)
+        except errors.DomainError as e:
+            return error_response(e)
+
+    return wrapper
+
+
+def json_body(request: Request) -> dict[str, Any]:
+    """The body as a JSON object; one without a Content-Type is not taken for JSON (415)."""
+    if not request.headers.get("content-type"):
+        raise errors.UnsupportedMediaType("send the body as Content-Type: application/json")
+    raw = request.raw_body
+    return parse_json_object(raw.encode() if isinstance(raw, str) else raw)
+
+
+def user_id(request: Request) -> str:
+    """The caller's id: the `sub` claim the Cognito authorizer verified."""
+    claims = (request.context.get("authorizer") or {}).get("claims") or {}
+    sub = claims.get("sub")
+    if not isinstance(sub, str) or not sub:
+        raise errors.Unauthorized("a valid Cognito ID token is required")
+    return sub
+
+
+EDITORS = "editors"
+
+
+def groups(request: Request) -> frozenset[str]:
+    """The caller's Cognito groups. API Gateway hands claims over as strings, so the list may
+    arrive as a list, "editors", "a,b", "[a b]" or "[a, b]"."""
+    claims = (request.context.get("authorizer") or {}).get("claims") or {}
+    raw = claims.get("cognito:groups")
+    if isinstance(raw, list):
+        return frozenset(g for g in raw if isinstance(g, str) and g)
+    if not isinstance(raw, str):
+        return frozenset()
+    return frozenset(re.split(r"[\s,]+", raw.strip().removeprefix("[").removesuffix("]"))) - {""}
+
+
+def require_editor(request: Request) -> str:
+    """The caller's id, if the caller is an editor; 403 for any other signed-in user."""
+    sub = user_id(request)
+    if EDITORS not in groups(request):
+        raise errors.Forbidden(f"only editors (the Cognito group {EDITORS!r}) may do this")
+    return sub
+
+
+def query(request: Request, name: str) -> str | None:
+    params = request.query_params
+    value = None if params is None else params.get(name)
+    return value if isinstance(value, str) else None
+
+
+Headers = dict[str, str | list[str]]
+
+
+def etag(tag: object) -> str:
+    """The ETag header value of an entity tag (a version number or a post's tag)."""
+    return f'"{tag}"'
+
+
+# RFC 9110, section 8.8.3: entity-tag = [ "W/" ] DQUOTE *etagc DQUOTE, in a list (5.6.1) whose
+# empty elements are allowed.
+_TAG = r'(W/)?"([\x21\x23-\x7e\x80-\xff]*)"'
+_TAG_LIST = re.compile(rf"[ \t,]*{_TAG}(?:[ \t]*,[ \t,]*{_TAG})*[ \t,]*")
+_TAG_ITEM = re.compile(_TAG)
+
+
+def entity_tags(header: str | None, *, weak: bool = False) -> IfMatch:
+    """The opaque tags (without quotes) an If-Match or If-None-Match header names, "*", or None.
+
+    weak=False is If-Match's strong comparison: a weak tag matches nothing. weak=True is
+    If-None-Match's weak comparison: W/"3" matches "3". A malformed header names no tag.
+    """
+    if header is None:
+        return None
+    if header.strip(" \t") == "*":
+        return "*"
+    if not _TAG_LIST.fullmatch(header):
+        return frozenset()
+    found = _TAG_ITEM.finditer(header)
+    return frozenset(tag.group(2) for tag in found if weak or not tag.group(1))
+
+
+def if_match(request: Request) -> IfMatch:
+    return entity_tags(request.headers.get("if-match"))
+
+
+def not_modified(request: Request, tag: str) -> bool:
+    """Whether the client's If-None-Match already names `tag` (answer 304)."""
+    wanted = entity_tags(request.headers.get("if-none-match"), weak=True)
+    return wanted == "*" or (isinstance(wanted, frozenset) and tag in wanted)
