@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from sandbox.dynamodb_json import make_responses_fast
+from sandbox.dynamodb_query import make_queries_partitioned
 from sandbox.transactions import make_transactions_cheap
 
 _LOCK = threading.RLock()
@@ -14,7 +16,9 @@ _installed = False
 def make_dynamodb_atomic() -> None:
     """Serialise moto's DynamoDB actions (once per process), so that a condition check and its
     write cannot interleave with another thread's, as they cannot in DynamoDB; with nothing
-    interleaving, a transaction's rollback needs only its own items (sandbox.transactions)."""
+    interleaving, a transaction's rollback needs only its own items (sandbox.transactions).
+    Item answers are written as JSON directly (sandbox.dynamodb_json) and queries read only their
+    partition (sandbox.dynamodb_query): the lock is held less."""
     global _installed  # noqa: PLW0603 - a process-wide patch, applied once
     if _installed:
         return
@@ -28,4 +32,6 @@ def make_dynamodb_atomic() -> None:
 
     DynamoHandler.call_action = call_action  # type: ignore[method-assign]
     make_transactions_cheap()
+    make_responses_fast()
+    make_queries_partitioned()
     _installed = True

@@ -16,6 +16,7 @@ from sandbox.capture import clear_outbox, outbox_data
 from sandbox.control import SandboxAwsApp, WSGIApp
 from sandbox.env import aws_environment
 from sandbox.faults import Faults
+from sandbox.moto_dispatch import cache_moto_dispatch
 from sandbox.serving import ThreadedServer
 from sandbox.settings import DEFAULT_REGION
 
@@ -48,6 +49,7 @@ class MotoServer(ThreadedServer):
         )
 
         make_dynamodb_atomic()
+        cache_moto_dispatch()
         # Every AWS call the app makes would be logged; the API's own request log is enough.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         # Bound here because werkzeug calls sys.exit() when it cannot bind a port itself.
