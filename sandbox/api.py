@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import socketserver
 import traceback
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
@@ -28,6 +30,14 @@ from sandbox.serving import ThreadedServer
 from sandbox.settings import BASE_STAGE, CHALICE_CONFIG, ROOT
 
 _ERROR_CODES = {401: "UnauthorizedError", 403: "ForbiddenError"}
+# http.server's own refusals, said as a client developer can act on them.
+_REFUSALS = {
+    HTTPStatus.REQUEST_URI_TOO_LONG: "the URL is too long: send long values in a request body",
+    HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE: (
+        "the request's headers are too large or too many: send fewer or shorter headers"
+    ),
+}
+requests_log = logging.getLogger("sandbox.api")
 
 
 def error_body(status: int, body: bytes | str | None) -> bytes:
@@ -116,6 +126,25 @@ class SandboxRequestHandler(ChaliceRequestHandler):
         if name.startswith("do_"):
             return self._generic_handle
         raise AttributeError(name)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """http.server's own refusals (a request line or a header too long, too many headers, a
+        malformed request line) in the envelope that API Gateway's DEFAULT_4XX answers, not HTML."""
+        self.log_error("code %d, message %s", code, message)
+        said = _REFUSALS.get(HTTPStatus(code)) or message or HTTPStatus(code).phrase
+        status, headers, body = gateway_response(
+            "DEFAULT_5XX" if code >= 500 else "DEFAULT_4XX", said, status=code
+        )
+        # What the refused request holds is unread: the connection cannot carry another. A
+        # request line too broken to name its version still gets a status line and headers.
+        self.close_connection = True
+        self.request_version = self.protocol_version
+        self._send_http_response(status, {**headers, "Connection": "close"}, body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        # Through logging, not straight to stderr: the request line's query may hold a token,
+        # which the log's redactor takes out as it does from every other record.
+        requests_log.info("%s %s", self.address_string(), format % args)
 
     def _send_envelope(self, status: int, code: str, message: str) -> None:
         body = json.dumps({"Code": code, "Message": message}).encode()

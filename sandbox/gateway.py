@@ -44,11 +44,14 @@ def gateway_headers(kind: str) -> dict[str, str]:
     return {**headers, "Content-Type": "application/json"}
 
 
-def gateway_response(kind: str, message: str | None = None) -> tuple[int, dict[str, str], bytes]:
+def gateway_response(
+    kind: str, message: str | None = None, *, status: int | None = None
+) -> tuple[int, dict[str, str], bytes]:
     """Status, headers and body of API Gateway's response `kind`, e.g. MISSING_AUTHENTICATION_TOKEN
-    (a 4XX kind without its own entry falls back to DEFAULT_4XX, as API Gateway does)."""
+    (a 4XX kind without its own entry falls back to DEFAULT_4XX, as API Gateway does). `status`
+    is the error's own, which a DEFAULT_* response without a statusCode keeps."""
     response = _responses().get(kind) or _responses()["DEFAULT_4XX"]
-    status = int(response.get("statusCode", 400))
+    status = int(response.get("statusCode", status or 400))
     said = message or MESSAGES.get(kind, "Bad Request")
     body = response["responseTemplates"]["application/json"].replace(_MESSAGE, json.dumps(said))
     json.loads(body)  # a template that renders no JSON is a bug in infra/, not a client's

@@ -140,6 +140,36 @@ def test_api_server_answers_a_malformed_content_length_with_400(api: str, length
     assert json.loads(body)["Code"] == "BadRequestError"
 
 
+@pytest.mark.parametrize(
+    ("path", "headers", "status"),
+    [
+        ("/open?q=" + "a" * 70_000, {}, 414),
+        ("/me", {"Authorization": "x" * 70_000}, 431),
+        ("/open", {f"X-Header-{n}": "1" for n in range(120)}, 431),
+    ],
+    ids=["70-KB-url", "70-KB-header", "120-headers"],
+)
+def test_api_server_refuses_an_oversized_request_in_the_envelope(
+    api: str, path: str, headers: dict[str, str], status: int
+) -> None:
+    # http.server answered these in HTML; the deployed gateway's DEFAULT_4XX is the envelope.
+    response = requests.get(f"{api}{path}", headers=headers, timeout=5)
+    assert response.headers["Content-Type"] == "application/json"
+    assert "too" in _as_deployed(response, status, "BadRequestError")
+
+
+def test_api_server_answers_a_malformed_request_line_in_the_envelope(api: str) -> None:
+    host, port = api.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as conn:
+        conn.sendall(b"GET /open HTTP/9\r\nHost: x\r\n\r\n")
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400 ")
+    assert json.loads(body)["Code"] == "BadRequestError"
+
+
 def test_api_server_401_carries_the_gateway_cors_headers(api: str) -> None:
     response = requests.get(f"{api}/me", timeout=5)
     _as_deployed(response, 401, "UnauthorizedError")
