@@ -26,7 +26,6 @@ import importlib
 import json
 import logging
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -151,11 +150,14 @@ class Sample:
 Check = Callable[[dict[str, Any]], None]
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+def start_moto() -> tuple[Any, int]:
+    """moto's threaded server on a port it binds itself (0), and that port: a port found free
+    first and bound later could be taken in between."""
+    from moto.server import ThreadedMotoServer  # noqa: PLC0415 - parent only
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    return server, int(server.get_host_and_port()[1])
 
 
 def stage_environment(endpoint: str, scratch: Path) -> dict[str, str]:
@@ -336,13 +338,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     runs: int = max(1, args.runs)
 
-    from moto.server import ThreadedMotoServer  # noqa: PLC0415 - parent only, after argparse
-
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request access log
     started = time.perf_counter()
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
+    server, port = start_moto()
     try:
         with tempfile.TemporaryDirectory(prefix="cold-start-") as tmp:
             scratch = Path(tmp)

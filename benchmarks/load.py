@@ -26,7 +26,6 @@ import json
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -105,17 +104,6 @@ class LoadResult:
 # -- the sandbox ----------------------------------------------------------------------------
 
 
-def _free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [int(sock.getsockname()[1]) for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
-
-
 def _ready(directory: Path, process: subprocess.Popen[bytes] | None) -> dict[str, Any]:
     import requests  # noqa: PLC0415
 
@@ -141,13 +129,14 @@ def sandbox(config: LoadConfig, out: TextIO) -> Iterator[tuple[Path, dict[str, A
         return
     with tempfile.TemporaryDirectory(prefix="load-sandbox-") as tmp:
         directory = Path(tmp)
-        api, site, aws = _free_ports(3)
+        # Port 0: each server binds a port of its own and endpoints.json names it.
         env = {
             **os.environ,
             "SANDBOX_DIR": tmp,
-            "SANDBOX_API_PORT": str(api),
-            "SANDBOX_SITE_PORT": str(site),
-            "SANDBOX_AWS_PORT": str(aws),
+            "SANDBOX_API_PORT": "0",
+            "SANDBOX_SITE_PORT": "0",
+            "SANDBOX_AWS_PORT": "0",
+            "SANDBOX_WS_PORT": "0",
             "SANDBOX_HOST": "127.0.0.1",
         }
         with (directory / "sandbox.log").open("wb") as log:

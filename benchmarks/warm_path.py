@@ -36,7 +36,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.cold_start import free_port, rest_event  # noqa: E402
+from benchmarks.cold_start import rest_event, start_moto  # noqa: E402
 from tests.stage import use_stage_environment  # noqa: E402
 
 USER = "warm-path-user"
@@ -150,12 +150,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=5, help="calls per sample (default 5)")
     args = parser.parse_args(argv)
 
-    from moto.server import ThreadedMotoServer  # noqa: PLC0415
-
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
+    server, port = start_moto()
     # The per-request metric lines would flood the terminal: measured, but written nowhere.
     real_stdout, sys.stdout = sys.stdout, open(os.devnull, "w")  # noqa: SIM115
     try:

@@ -1,11 +1,10 @@
-"""End-to-end helpers: a `python -m sandbox run` subprocess on free ports, and calls to it."""
+"""End-to-end helpers: a `python -m sandbox run` subprocess on ports it picks, and calls to it."""
 
 from __future__ import annotations
 
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import psutil
 import pytest
 import requests
 
@@ -27,16 +27,16 @@ STOP_TIMEOUT = 15.0
 HTTP_TIMEOUT = 10.0
 
 
-def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
-    """Ports nothing listens on now: bound together so they differ, then released."""
-    sockets = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(count)]
+def listening_url(process: subprocess.Popen[bytes], host: str = "127.0.0.1") -> str | None:
+    """The URL of the TCP port `process` listens on, once it does: a server started on port 0
+    picks its own port, and a tool that does not say which one (chalice local prints the 0 it
+    was given) is asked through the system's socket table."""
     try:
-        for sock in sockets:
-            sock.bind((host, 0))
-        return [int(sock.getsockname()[1]) for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
+        sockets = psutil.Process(process.pid).net_connections(kind="tcp")
+    except psutil.NoSuchProcess:
+        return None
+    ports = [c.laddr.port for c in sockets if c.status == psutil.CONN_LISTEN]
+    return f"http://{host}:{ports[0]}" if ports else None
 
 
 def stop_process(process: subprocess.Popen[bytes], timeout: float = STOP_TIMEOUT) -> int:
@@ -141,18 +141,20 @@ class Sandbox:
 def start_sandbox(
     directory: Path, *args: str, host: str = "127.0.0.1", env: Mapping[str, str] | None = None
 ) -> Sandbox:
-    """`python -m sandbox run ARGS` with its state and endpoints in `directory`, on free ports,
-    with `env` added to this process's environment, once its API answers /health."""
-    api_port, site_port, aws_port, ws_port = free_ports(4, host)
+    """`python -m sandbox run ARGS` with its state and endpoints in `directory`, with `env` added
+    to this process's environment, once its API answers /health.
+
+    Every server binds port 0 itself and endpoints.json says which port it got: a port found free
+    here and bound later by the sandbox could be taken by another process in between."""
     env = {
         **os.environ,
         **(env or {}),
         "SANDBOX_HOST": host,
         "SANDBOX_DIR": str(directory),
-        "SANDBOX_API_PORT": str(api_port),
-        "SANDBOX_SITE_PORT": str(site_port),
-        "SANDBOX_AWS_PORT": str(aws_port),
-        "SANDBOX_WS_PORT": str(ws_port),
+        "SANDBOX_API_PORT": "0",
+        "SANDBOX_SITE_PORT": "0",
+        "SANDBOX_AWS_PORT": "0",
+        "SANDBOX_WS_PORT": "0",
     }
     # A file, not a pipe: nobody reads the log while tests run, and a full pipe blocks.
     with (directory / "sandbox.log").open("wb") as log:

@@ -18,7 +18,7 @@ from tests.e2e import (
     ROOT,
     Sandbox,
     create_user,
-    free_ports,
+    listening_url,
     stop_process,
     wait_until_healthy,
 )
@@ -57,19 +57,22 @@ def chalice_local(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) ->
         SITE_URL=sandbox.endpoints["site_url"],
     )
     config_file.write_text(json.dumps(config))
-    (port,) = free_ports(1)
     chalice = Path(sys.executable).parent / "chalice"
     with (project / "chalice.log").open("wb") as log:
         process = subprocess.Popen(
-            [str(chalice), "local", "--stage", "local", "--port", str(port), "--no-autoreload"],
+            [str(chalice), "local", "--stage", "local", "--port", "0", "--no-autoreload"],
             cwd=project,
             env=sandbox.env,
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-    url = f"http://127.0.0.1:{port}"
     try:
-        wait_until_healthy(process, lambda: url, project / "chalice.log", "chalice local")
+        # Port 0: chalice local binds a port of its own, read back from the system.
+        wait_until_healthy(
+            process, lambda: listening_url(process), project / "chalice.log", "chalice local"
+        )
+        url = listening_url(process)
+        assert url is not None
         yield url
     finally:
         stop_process(process)
