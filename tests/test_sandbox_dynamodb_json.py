@@ -10,9 +10,11 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.config import Config
 from moto import mock_aws
 from moto.core.responses import BaseResponse
 from moto.dynamodb.responses import DynamoHandler
+from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
 
 from sandbox import dynamodb_json
 
@@ -181,6 +183,7 @@ def _table() -> Iterator[Any]:
                 }
             ],
             BillingMode="PAY_PER_REQUEST",
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
         )
         for todo in ("t1", "t2", "t3", "t4"):
             client.put_item(TableName="todos", Item=_item(todo))
@@ -205,6 +208,36 @@ def test_item_answers_read_as_motos_own(call: str, monkeypatch: pytest.MonkeyPat
     assert _answer(monkeypatch, fast, method, params) == moto_answer
 
 
+def _records(streams: Any, arn: str) -> list[Json]:
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    iterator = streams.get_shard_iterator(
+        StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON"
+    )["ShardIterator"]
+    records: list[Json] = streams.get_records(ShardIterator=iterator)["Records"]
+    return records
+
+
+def test_stream_records_read_as_motos_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    with _table() as client:
+        for method, params in CALLS.values():
+            if method in ("put_item", "update_item", "delete_item", "transact_write_items"):
+                getattr(client, method)(**params)
+        arn = client.describe_table(TableName="todos")["Table"]["LatestStreamArn"]
+        # Account-based endpoints (123456789012.streams-ddb...) are unknown to moto's mock.
+        streams = boto3.client(
+            "dynamodbstreams",
+            region_name=REGION,
+            config=Config(account_id_endpoint_mode="disabled"),
+        )
+        monkeypatch.setattr(DynamoDBStreamsHandler, "serialized", BaseResponse.serialized)
+        moto_records = _records(streams, arn)
+        fast = dynamodb_json.serialized_with(BaseResponse.serialized, frozenset({"GetRecords"}))
+        monkeypatch.setattr(DynamoDBStreamsHandler, "serialized", fast)
+        assert _records(streams, arn) == moto_records
+    assert {r["eventName"] for r in moto_records} == {"INSERT", "MODIFY", "REMOVE"}
+    assert any("blob" in r["dynamodb"].get("NewImage", {}) for r in moto_records)
+
+
 def test_item_answers_skip_moto_serializer(monkeypatch: pytest.MonkeyPatch) -> None:
     used: list[str] = []
 
@@ -221,10 +254,10 @@ def test_item_answers_skip_moto_serializer(monkeypatch: pytest.MonkeyPatch) -> N
 
 def test_plain_writes_bytes_times_and_drops_nones() -> None:
     # moto keeps naive UTC times.
-    moment = datetime(2026, 12, 6, 10, 30)
+    moment = datetime(2026, 12, 6, 10, 30, 0, 123999)
     data = {"B": b"\x00\x01", "When": moment, "Gone": None, "L": [{"BS": [b"a"]}]}
     assert dynamodb_json.plain(data) == {
         "B": "AAE=",
-        "When": moment.replace(tzinfo=UTC).timestamp(),
+        "When": moment.replace(tzinfo=UTC, microsecond=0).timestamp() + 0.123,
         "L": [{"BS": ["YQ=="]}],
     }
