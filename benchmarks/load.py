@@ -61,6 +61,9 @@ class LoadConfig:
     drain_seconds: float = 90.0
     # A running sandbox's SANDBOX_DIR; None starts a fresh one for the run.
     sandbox_dir: Path | None = None
+    # SANDBOX_FAULTS and SANDBOX_FAULT_SEED for the sandbox it starts ("": the environment's).
+    faults: str = ""
+    fault_seed: str = ""
 
 
 @dataclass
@@ -139,6 +142,10 @@ def sandbox(config: LoadConfig, out: TextIO) -> Iterator[tuple[Path, dict[str, A
             "SANDBOX_WS_PORT": "0",
             "SANDBOX_HOST": "127.0.0.1",
         }
+        if config.faults:
+            env["SANDBOX_FAULTS"] = config.faults
+        if config.fault_seed:
+            env["SANDBOX_FAULT_SEED"] = config.fault_seed
         with (directory / "sandbox.log").open("wb") as log:
             process = subprocess.Popen(
                 [sys.executable, "-m", "sandbox", "run", "--fresh"],
@@ -335,6 +342,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--drain", type=float, default=defaults.drain_seconds)
     parser.add_argument("--sandbox-dir", type=Path, help="drive the sandbox running there")
+    parser.add_argument("--faults", default="", help="SANDBOX_FAULTS of the sandbox it starts")
+    parser.add_argument("--fault-seed", default="", help="SANDBOX_FAULT_SEED of that sandbox")
     args = parser.parse_args(argv)
     config = LoadConfig(
         seconds=args.seconds,
@@ -344,6 +353,8 @@ def main(argv: list[str] | None = None) -> int:
         seed=args.seed,
         drain_seconds=args.drain,
         sandbox_dir=args.sandbox_dir,
+        faults=args.faults,
+        fault_seed=args.fault_seed,
     )
     result = run(config)
     print(result.report())

@@ -13,6 +13,11 @@ _LOCK = threading.RLock()
 _installed = False
 
 
+def dynamodb_lock() -> threading.RLock:
+    """The lock every DynamoDB action holds; whoever reads moto's tables directly takes it too."""
+    return _LOCK
+
+
 def make_dynamodb_atomic() -> None:
     """Serialise moto's DynamoDB actions (once per process), so that a condition check and its
     write cannot interleave with another thread's, as they cannot in DynamoDB; with nothing

@@ -1,16 +1,19 @@
-"""Reads moto's data into a Snapshot: tables and buckets through the AWS API.
+"""Reads moto's data into a Snapshot: buckets through the AWS API, the rest from moto's backends.
 
 Users (their passwords), queued messages and sent mails cannot be read through the API without
-changing them, so they are read from moto's backends, which run in this process.
+changing them, so they are read from moto's backends, which run in this process. So are the
+tables: a Scan through the API deep-copies and serialises every item while holding the
+DynamoDB lock, about a second at a few thousand todos, every few seconds while the sandbox is
+busy; read directly, under the same lock, it takes a tenth of that.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
 
+from sandbox.atomic import dynamodb_lock
 from sandbox.state import Snapshot, digest_of, to_json
 
 ACCOUNT = "123456789012"  # moto's default account
@@ -23,15 +26,18 @@ def moto_backend(service: str, region: str) -> Any:
     return get_backend(service)[ACCOUNT][region]  # type: ignore[call-overload]
 
 
-def _scan(client: Any, table: str) -> Iterator[dict[str, Any]]:
-    for page in client.get_paginator("scan").paginate(TableName=table, ConsistentRead=True):
-        yield from page.get("Items", [])
+def capture_tables(region: str) -> dict[str, list[Any]]:
+    """Every table's items, as a consistent Scan would return them (in its order)."""
+    from moto.dynamodb.models.utilities import dynamo_to_dict  # noqa: PLC0415
 
-
-def capture_tables(session: boto3.Session) -> dict[str, list[Any]]:
-    client = session.client("dynamodb")
-    names = [n for p in client.get_paginator("list_tables").paginate() for n in p["TableNames"]]
-    return {name: [to_json(item) for item in _scan(client, name)] for name in sorted(names)}
+    tables = moto_backend("dynamodb", region).tables
+    with dynamodb_lock():
+        # Plain copies under the lock: an update changes an item in place.
+        items = {
+            name: [dynamo_to_dict(item.attrs) for item in table.all_items()]
+            for name, table in sorted(tables.items())
+        }
+    return {name: [to_json(item) for item in found] for name, found in items.items()}
 
 
 def capture_users(region: str, pool_id: str) -> list[dict[str, Any]]:

@@ -47,7 +47,7 @@ class Snapshotter:
 
     def capture(self) -> Snapshot:
         snapshot = Snapshot(
-            tables=capture_tables(self._session),
+            tables=capture_tables(self._region),
             users=capture_users(self._region, self._pool_id),
             messages=capture_messages(self._region),
             mails=capture_mails(self._region),
