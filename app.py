@@ -19,6 +19,7 @@ from chalicelib.realtime import deps as realtime
 from chalicelib.realtime import sockets
 from chalicelib.todos import routes as todo_routes
 from chalicelib.warm import WarmableChalice, warmer
+from chalicelib.web.client_versions import check_client_version
 from chalicelib.web.http import API_CORS, BODYLESS
 
 app = WarmableChalice(app_name="mytodolist")
@@ -32,6 +33,9 @@ app.register_blueprint(post_routes.bp)
 app.register_blueprint(subscriber_routes.bp)
 # One log event and its metrics per request or batch (chalicelib/core/telemetry.py).
 app.register_middleware(telemetry.observe, "all")
+# Every route, /health included: an older client is 426 before any route's work (registered after
+# telemetry, so that its answers are logged and counted too).
+app.register_middleware(check_client_version, "http")
 
 
 @app.route("/health", methods=["GET"], content_types=BODYLESS)

@@ -311,7 +311,7 @@ def test_create_keys_belong_to_their_user(service: TodoService) -> None:
 
 def test_create_expired_key_can_be_reused(aws: None) -> None:
     clock = FakeClock()
-    late = TodoService(cursor_secret=SECRET, clock=FakeClock(T0 + timedelta(hours=25)))
+    late = TodoService(cursor_secret=SECRET, clock=FakeClock(T0 + timedelta(days=7, hours=1)))
     early = TodoService(cursor_secret=SECRET, clock=clock)
     first, _ = early.create("alice", {"title": "t"}, "key-1")
     second, replayed = late.create("alice", {"title": "other"}, "key-1")

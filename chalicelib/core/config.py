@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Final, NamedTuple
 
+from chalicelib.core import versions
+
 DEFAULT_REGION = "us-east-1"
 # How the warmer reaches the API function: lambda:Invoke, or a call in this process (the
 # sandbox, which serves the API in the same process; moto cannot run Lambda functions).
@@ -51,6 +53,8 @@ class Settings(NamedTuple):
     # Where frames to WebSocket connections are posted, when not at the API's execute-api address
     # (the sandbox; a custom domain); chalicelib/realtime/gateway.py.
     websocket_management_url: str
+    # The oldest X-Client-Version served (a release such as 2.4.0), or "" to serve every one.
+    min_client_version: str
 
 
 class CallBudget(NamedTuple):
@@ -153,6 +157,7 @@ def settings() -> Settings:
         user_pool_client_id=os.environ.get("USER_POOL_CLIENT_ID", ""),
         user_pool_jwks_url=os.environ.get("USER_POOL_JWKS_URL", ""),
         websocket_management_url=os.environ.get("WEBSOCKET_MANAGEMENT_URL", "").rstrip("/"),
+        min_client_version=versions.parse_minimum(os.environ.get("MIN_CLIENT_VERSION", "")),
     )
 
 

@@ -57,3 +57,11 @@ class Forbidden(DomainError):
 
 class Throttled(DomainError):
     """Storage is throttling us even after retries; the client should back off and retry."""
+
+
+class UpgradeRequired(DomainError):
+    """The client is older than the oldest version the stage serves; `minimum` is that one."""
+
+    def __init__(self, message: str, minimum: str) -> None:
+        super().__init__(message)
+        self.minimum = minimum

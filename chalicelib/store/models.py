@@ -88,7 +88,8 @@ class TodoModel(TableModel):
 
 
 class IdempotencyModel(TableModel):
-    """The first response to a keyed request, kept 24 hours (DynamoDB TTL)."""
+    """The first answer to a keyed write (its todo as JSON, "null" after a delete), kept 7 days
+    (DynamoDB's TTL)."""
 
     class Meta(TableMeta):
         # Read from the environment when the class is built (see the module comment).
@@ -97,6 +98,8 @@ class IdempotencyModel(TableModel):
     key = UnicodeAttribute(hash_key=True)
     request_hash = UnicodeAttribute()
     response = UnicodeAttribute()
+    # Whether the write created its todo; absent on records of v1.1, which were all creates.
+    created = BooleanAttribute(null=True)
     created_at = UnicodeAttribute()
     expires_at = TTLAttribute()
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import DoesNotExist, PynamoDBException
+from pynamodb.exceptions import DoesNotExist, PynamoDBException, TransactWriteError
 from pynamodb.models import Model
 
 from chalicelib.core.cursors import CursorCodec
@@ -20,11 +20,16 @@ CONDITION_FAILED = "ConditionalCheckFailedException"
 WRITE_ATTEMPTS = 5
 # A transaction names the failed item's reason without the "Exception" suffix.
 TXN_CONDITION_FAILED = "ConditionalCheckFailed"
+# Another request got there first: a failed condition, or (DynamoDB refuses to write an item
+# that a transaction in flight holds) a conflict with that transaction.
+_LOST_RACE = {CONDITION_FAILED, "TransactionConflictException"}
+TXN_LOST_RACE = frozenset({TXN_CONDITION_FAILED, "TransactionConflict"})
 _THROTTLED = {
     "ProvisionedThroughputExceededException",
     "ThrottlingException",
     "RequestLimitExceeded",
 }
+_TXN_THROTTLED = {"ProvisionedThroughputExceeded", "ThrottlingError"}
 
 
 @dataclass
@@ -49,9 +54,25 @@ def conditional() -> Iterator[ConditionalWrite]:
         with storage_errors():
             yield outcome
     except PynamoDBException as e:
-        if e.cause_response_code != CONDITION_FAILED:
+        if not lost_race(e):
             raise
         outcome.error = e
+
+
+def cancellation_codes(error: PynamoDBException) -> list[str | None]:
+    """Why a transaction was cancelled, item by item (None: that item was not why)."""
+    if not isinstance(error, TransactWriteError):
+        return []
+    return [reason.code if reason else None for reason in error.cancellation_reasons or []]
+
+
+def lost_race(error: PynamoDBException) -> bool:
+    """Whether the write failed only because another request got there first (a failed
+    condition, or a transaction in flight on the item), in a single write or a transaction."""
+    if error.cause_response_code in _LOST_RACE:
+        return True
+    codes = [code for code in cancellation_codes(error) if code is not None]
+    return bool(codes) and set(codes) <= TXN_LOST_RACE
 
 
 @contextmanager
@@ -60,7 +81,9 @@ def storage_errors() -> Iterator[None]:
     try:
         yield
     except PynamoDBException as e:
-        if e.cause_response_code in _THROTTLED:
+        throttled = e.cause_response_code in _THROTTLED
+        # DynamoDB cancels a whole transaction when one of its items is throttled.
+        if throttled or not _TXN_THROTTLED.isdisjoint(cancellation_codes(e)):
             raise Throttled("the service is busy; retry after a short pause") from e
         raise
 

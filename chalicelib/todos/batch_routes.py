@@ -9,7 +9,7 @@ from typing import Any
 
 from chalicelib.core import validation
 from chalicelib.core.errors import DomainError, ValidationError
-from chalicelib.todos.requests import TodoRequest
+from chalicelib.todos.requests import Answer, TodoRequest
 from chalicelib.web.http import entity_tags, error_envelope, etag
 
 Json = dict[str, Any]
@@ -19,9 +19,11 @@ MAX_REQUEST_ID = 64
 METHODS = ("PUT", "PATCH", "DELETE")
 REQUEST_FIELDS = ("id", "method", "url", "headers", "body")
 _URL = re.compile(r"/todos/([^/?#]+)")
+# Marks the first answer to an Idempotency-Key, sent again for a retry.
+REPLAYED = "Idempotent-Replayed"
 
 Parsed = tuple[str, TodoRequest | DomainError]
-Apply = Callable[[Sequence[TodoRequest]], Sequence[object]]
+Apply = Callable[[Sequence[TodoRequest]], Sequence[Answer | DomainError]]
 
 
 def run_batch(data: Json, apply: Apply) -> list[Json]:
@@ -29,9 +31,7 @@ def run_batch(data: Json, apply: Apply) -> list[Json]:
     parsed = parse_batch(data)
     outcomes = iter(apply([r for _, r in parsed if isinstance(r, TodoRequest)]))
     return [
-        respond(
-            request_id, request, request if isinstance(request, DomainError) else next(outcomes)
-        )
+        respond(request_id, request if isinstance(request, DomainError) else next(outcomes))
         for request_id, request in parsed
     ]
 
@@ -86,13 +86,15 @@ def _request(request: Json) -> TodoRequest | DomainError:
             body,
             if_match=entity_tags(headers.get("if-match")),
             if_none_match=entity_tags(headers.get("if-none-match")),
+            key=headers.get("idempotency-key"),
         )
     except DomainError as e:
         return e
 
 
 def _headers(value: object) -> dict[str, str]:
-    """Header names are case-insensitive; headers other than the conditional ones are ignored."""
+    """Header names are case-insensitive; headers other than the conditional ones and
+    Idempotency-Key are ignored."""
     if value is None:
         return {}
     if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
@@ -100,13 +102,21 @@ def _headers(value: object) -> dict[str, str]:
     return {str(name).lower(): text for name, text in value.items()}
 
 
-def respond(request_id: str, request: TodoRequest | DomainError, outcome: object) -> Json:
+def respond(request_id: str, outcome: Answer | DomainError) -> Json:
     """One entry of `responses`: what the request would have answered alone."""
     if isinstance(outcome, DomainError):
-        status, body = error_envelope(outcome)
-        return {"id": request_id, "status": status, "headers": {}, "body": body}
-    if not isinstance(outcome, dict) or not isinstance(request, TodoRequest):
-        return {"id": request_id, "status": 204, "headers": {}, "body": None}
-    status = 201 if request.creates else 200
-    headers = {"ETag": etag(outcome["version"])}
-    return {"id": request_id, "status": status, "headers": headers, "body": outcome}
+        status, envelope = error_envelope(outcome)
+        return {"id": request_id, "status": status, "headers": {}, "body": envelope}
+    status, headers, body = answer_parts(outcome)
+    return {"id": request_id, "status": status, "headers": headers, "body": body}
+
+
+def answer_parts(answer: Answer) -> tuple[int, dict[str, str], Json | None]:
+    """A todo write's status, headers and body, the same alone, in a batch, and replayed."""
+    if answer.todo is None:
+        status, headers = 204, {}
+    else:
+        status, headers = (201 if answer.created else 200), {"ETag": etag(answer.todo["version"])}
+    if answer.replayed:
+        headers[REPLAYED] = "true"
+    return status, headers, answer.todo

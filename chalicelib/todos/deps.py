@@ -10,6 +10,7 @@ if TYPE_CHECKING:
     from chalicelib.todos.batch import TodoBatch
     from chalicelib.todos.service import TodoService
     from chalicelib.todos.sync import TodoSync
+    from chalicelib.todos.writes import TodoWrites
 
 
 @service
@@ -20,10 +21,17 @@ def todos() -> TodoService:
 
 
 @service
+def writes() -> TodoWrites:
+    from chalicelib.todos.writes import TodoWrites  # noqa: PLC0415 - keeps cold start lean
+
+    return TodoWrites(todos())
+
+
+@service
 def batches() -> TodoBatch:
     from chalicelib.todos.batch import TodoBatch  # noqa: PLC0415 - keeps cold start lean
 
-    return TodoBatch(todos())
+    return TodoBatch(writes())
 
 
 @service

@@ -105,3 +105,8 @@ def to_json(item: TodoModel) -> Json:
         "updated_at": item.updated_at,
         "version": item.version,
     }
+
+
+def saved_json(item: TodoModel) -> Json:
+    """The todo as its next save makes it: the save adds one to its version."""
+    return to_json(item) | {"version": (item.version or 0) + 1}

@@ -6,11 +6,13 @@ from functools import partial
 from typing import Any
 
 from chalice import Blueprint, Response
+from chalice.app import Request
 
 from chalicelib.core import validation
 from chalicelib.core.errors import ValidationError
 from chalicelib.todos import deps
-from chalicelib.todos.batch_routes import run_batch
+from chalicelib.todos.batch_routes import answer_parts, run_batch
+from chalicelib.todos.requests import Answer, TodoRequest
 from chalicelib.web.auth import cognito
 from chalicelib.web.http import (
     BODYLESS,
@@ -31,14 +33,33 @@ def _todo_response(todo: dict[str, Any], status: int = 200) -> Response:
     return Response(body=todo, status_code=status, headers={"ETag": etag(todo["version"])})
 
 
+def _answer(answer: Answer) -> Response:
+    """A write's answer, or its first answer replayed for a retried Idempotency-Key."""
+    status, headers, body = answer_parts(answer)
+    return Response(body="" if body is None else body, status_code=status, headers=dict(headers))
+
+
+def _write(request: Request, method: str, todo_id: str, body: dict[str, Any] | None) -> Response:
+    """PUT, PATCH or DELETE of one todo, exactly as the same request inside a batch."""
+    write = TodoRequest(
+        method,
+        todo_id,
+        body,
+        if_match=if_match(request),
+        if_none_match=entity_tags(request.headers.get("if-none-match")),
+        key=request.headers.get("idempotency-key"),
+    )
+    return _answer(deps.writes().write(user_id(request), write))
+
+
 @bp.route("/todos", methods=["POST"], authorizer=cognito)
 @domain_errors
 def create_todo() -> Response:
     request = bp.current_request
-    todo, _ = deps.todos().create(
+    todo, replayed = deps.todos().create(
         user_id(request), json_body(request), request.headers.get("idempotency-key")
     )
-    response = _todo_response(todo, 201)
+    response = _answer(Answer(todo, created=True, replayed=replayed))
     response.headers["Location"] = f"/todos/{todo['id']}"
     return response
 
@@ -77,6 +98,10 @@ def sync_todos() -> dict[str, Any]:
 @domain_errors
 def batch_todos() -> dict[str, Any]:
     request = bp.current_request
+    if "idempotency-key" in request.headers:
+        raise ValidationError(
+            "a batch takes no Idempotency-Key of its own: put one in each request's headers"
+        )
     apply = partial(deps.batches().apply, user_id(request))
     return {"responses": run_batch(json_body(request), apply)}
 
@@ -85,14 +110,7 @@ def batch_todos() -> dict[str, Any]:
 @domain_errors
 def put_todo(todo_id: str) -> Response:
     request = bp.current_request
-    todo, created = deps.todos().put(
-        user_id(request),
-        todo_id,
-        json_body(request),
-        if_match=if_match(request),
-        if_none_match=entity_tags(request.headers.get("if-none-match")),
-    )
-    return _todo_response(todo, 201 if created else 200)
+    return _write(request, "PUT", todo_id, json_body(request))
 
 
 @bp.route("/todos/{todo_id}", methods=["GET"], authorizer=cognito, content_types=BODYLESS)
@@ -109,13 +127,10 @@ def get_todo(todo_id: str) -> Response:
 @domain_errors
 def update_todo(todo_id: str) -> Response:
     request = bp.current_request
-    todo = deps.todos().update(user_id(request), todo_id, json_body(request), if_match(request))
-    return _todo_response(todo)
+    return _write(request, "PATCH", todo_id, json_body(request))
 
 
 @bp.route("/todos/{todo_id}", methods=["DELETE"], authorizer=cognito, content_types=BODYLESS)
 @domain_errors
 def delete_todo(todo_id: str) -> Response:
-    request = bp.current_request
-    deps.todos().delete(user_id(request), todo_id, if_match(request))
-    return Response(body="", status_code=204)
+    return _write(bp.current_request, "DELETE", todo_id, None)

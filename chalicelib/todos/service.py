@@ -26,6 +26,8 @@ from chalicelib.store.storage import (
 )
 from chalicelib.todos import idempotency
 from chalicelib.todos import items as todo_items
+from chalicelib.todos.idempotency import Key
+from chalicelib.todos.requests import Answer
 
 Json = dict[str, Any]
 
@@ -50,28 +52,26 @@ class TodoService:
         return self._clock
 
     # -- writes -----------------------------------------------------------------------------
+    # With an Idempotency-Key (`key`), each write stores its answer in its own transaction and
+    # raises idempotency.KeyTaken, having written nothing, when the key is in use.
 
     def create(
         self, user_id: str, data: Json, idempotency_key: str | None = None
     ) -> tuple[Json, bool]:
         """Create a todo; returns it and whether it is the replay of an earlier keyed request."""
         fields = todo_items.clean(data, partial=False)
-        now = self._clock()
-        item = todo_items.new_item(user_id, self._new_id(), fields, validation.format_time(now))
-        if idempotency_key is None:
-            with storage_errors():
-                item.save(condition=TodoModel.todo_id.does_not_exist())
-            return todo_items.to_json(item), False
-        return idempotency.create_once(
-            item,
-            TodoModel.todo_id.does_not_exist(),
-            key=idempotency_key,
-            owner=f"todos:{user_id}",
-            data=data,
-            # Stored in the same transaction that creates the todo at version 1.
-            response=todo_items.to_json(item) | {"version": 1},
-            now=now,
-        )
+        key = None
+        if idempotency_key is not None:
+            key = idempotency.key_for(
+                user_id, idempotency_key, method="POST", path="/todos", body=data
+            )
+        stamp = validation.format_time(self._clock())
+        item = todo_items.new_item(user_id, self._new_id(), fields, stamp)
+        try:
+            self._save(item, TodoModel.todo_id.does_not_exist(), key, created=True)
+        except idempotency.KeyTaken as taken:
+            return idempotency.replay(taken.key, self._clock()).todo or {}, True
+        return todo_items.to_json(item), False
 
     def put(
         self,
@@ -81,6 +81,7 @@ class TodoService:
         *,
         if_match: IfMatch = None,
         if_none_match: IfMatch = None,
+        key: Key | None = None,
     ) -> tuple[Json, bool]:
         """Create with a client-chosen id (If-None-Match: *) or replace (If-Match); returns the
         todo and whether it was created."""
@@ -95,19 +96,19 @@ class TodoService:
                     "If-Match and If-None-Match: * cannot both hold; the todo is in Current",
                     todo_items.to_json(self._load_any(user_id, todo_id)),
                 )
-            return self._create_with_id(user_id, todo_id, fields), True
+            return self._create_with_id(user_id, todo_id, fields, key), True
         if if_match is None:
             raise PreconditionRequired(
                 "PUT /todos/{id} needs If-None-Match: * to create the todo, or If-Match with "
                 "its ETag to replace it"
             )
-        item = self._write(user_id, todo_id, if_match, lambda t: todo_items.replace(t, fields))
+        item = self._write(user_id, todo_id, if_match, lambda t: todo_items.replace(t, fields), key)
         return todo_items.to_json(item), False
 
-    def _create_with_id(self, user_id: str, todo_id: str, fields: Json) -> Json:
+    def _create_with_id(self, user_id: str, todo_id: str, fields: Json, key: Key | None) -> Json:
         item = todo_items.new_item(user_id, todo_id, fields, validation.format_time(self._clock()))
         with conditional() as write:
-            item.save(condition=TodoModel.todo_id.does_not_exist())
+            self._save(item, TodoModel.todo_id.does_not_exist(), key, created=True)
         if write.failed:
             raise PreconditionFailed(
                 f"todo {todo_id} already exists (or was deleted); it is in Current",
@@ -115,18 +116,28 @@ class TodoService:
             )
         return todo_items.to_json(item)
 
-    def update(self, user_id: str, todo_id: str, data: Json, if_match: IfMatch = None) -> Json:
+    def update(
+        self,
+        user_id: str,
+        todo_id: str,
+        data: Json,
+        if_match: IfMatch = None,
+        *,
+        key: Key | None = None,
+    ) -> Json:
         changes = todo_items.clean(data, partial=True)
 
         def apply(item: TodoModel) -> None:
             for name, value in changes.items():
                 setattr(item, name, value)
 
-        item = self._write(user_id, todo_id, if_match, apply if changes else None)
+        item = self._write(user_id, todo_id, if_match, apply if changes else None, key)
         return todo_items.to_json(item)
 
-    def delete(self, user_id: str, todo_id: str, if_match: IfMatch = None) -> None:
-        self._write(user_id, todo_id, if_match, lambda t: todo_items.bury(t, self._clock()))
+    def delete(
+        self, user_id: str, todo_id: str, if_match: IfMatch = None, *, key: Key | None = None
+    ) -> None:
+        self._write(user_id, todo_id, if_match, lambda t: todo_items.bury(t, self._clock()), key)
 
     def _write(
         self,
@@ -134,6 +145,7 @@ class TodoService:
         todo_id: str,
         if_match: IfMatch,
         change: Callable[[TodoModel], None] | None,
+        key: Key | None,
     ) -> TodoModel:
         """Check If-Match, change, and write back only if nobody wrote since the read."""
 
@@ -148,11 +160,15 @@ class TodoService:
                 current=lambda: todo_items.to_json(item),
             )
             if change is None:
+                # Nothing to write, but a keyed request still keeps its answer.
+                if key is not None:
+                    answer = Answer(todo_items.to_json(item))
+                    idempotency.commit([], [idempotency.Receipt(key, answer, self._clock())])
                 return
             change(item)
             item.updated_at = validation.format_time(self._clock())
             todo_items.set_keys(item)
-            item.save()
+            self._save(item, None, key)
 
         return optimistic_write(
             lambda: self._load_any(user_id, todo_id),
@@ -161,6 +177,18 @@ class TodoService:
             what="todo",
             current=lambda: todo_items.to_json(self._load_any(user_id, todo_id)),
         )
+
+    def _save(
+        self, item: TodoModel, condition: Any, key: Key | None, *, created: bool = False
+    ) -> None:
+        """Save the item, conditional on its version (and on `condition`); a keyed write stores
+        its answer in the same transaction."""
+        if key is None:
+            with storage_errors():
+                item.save(condition=condition)
+            return
+        answer = Answer(None if item.deleted else todo_items.saved_json(item), created)
+        idempotency.commit([(item, condition)], [idempotency.Receipt(key, answer, self._clock())])
 
     # -- reads ------------------------------------------------------------------------------
 

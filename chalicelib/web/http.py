@@ -27,6 +27,7 @@ STATUS_FOR: dict[type[errors.DomainError], tuple[int, str]] = {
     errors.PreconditionRequired: (428, "PreconditionRequiredError"),
     errors.PayloadTooLarge: (413, "PayloadTooLargeError"),
     errors.UnsupportedMediaType: (415, "UnsupportedMediaType"),
+    errors.UpgradeRequired: (426, "UpgradeRequired"),
     errors.Throttled: (429, "TooManyRequestsError"),
 }
 
@@ -36,8 +37,8 @@ STATUS_FOR: dict[type[errors.DomainError], tuple[int, str]] = {
 # app.py hands this to Chalice as the default of every route, so it is read at import.
 API_CORS = CORSConfig(
     allow_origin=import_time_value("CORS_ALLOW_ORIGIN", "*"),
-    allow_headers=["If-Match", "If-None-Match", "Idempotency-Key"],
-    expose_headers=["ETag", "Location", "Retry-After"],
+    allow_headers=["If-Match", "If-None-Match", "Idempotency-Key", "X-Client-Version"],
+    expose_headers=["ETag", "Location", "Retry-After", "Idempotent-Replayed"],
     max_age=600,
 )
 
