@@ -89,11 +89,16 @@ def send_post_mails(event: SQSEvent) -> dict[str, Any]:
     return blog.mail().send_post_mails(messages)
 
 
-# Token, then storage: a client-version check goes between the two (chalicelib/realtime).
+# Token, then client version (426 below the stage's minimum, as on REST), then storage.
 @app.on_ws_connect()
 @sockets.refusals
 def open_connection(event: WebsocketEvent) -> dict[str, Any]:
-    realtime.connections().open(event.connection_id, sockets.token(event), sockets.endpoint(event))
+    realtime.connections().open(
+        event.connection_id,
+        sockets.token(event),
+        sockets.endpoint(event),
+        sockets.client_version(event),
+    )
     return sockets.ACCEPTED
 
 

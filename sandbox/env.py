@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Mapping, MutableMapping
 from pathlib import Path
@@ -10,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from sandbox.settings import BASE_STAGE, CHALICE_CONFIG, HOST, STAGE, SandboxError
+
+MIN_CLIENT_VERSION = "MIN_CLIENT_VERSION"
 
 if TYPE_CHECKING:
     from sandbox.resources import Mail, Media
@@ -102,6 +105,11 @@ def app_environment(
             "CURSOR_SECRET": cursor_secret,
         }
     )
+    # The oldest client the sandbox serves comes from `make run`'s environment
+    # (`MIN_CLIENT_VERSION=2.4.0 make run`), so a team tries its upgrade prompt without editing
+    # the stage.
+    if MIN_CLIENT_VERSION in os.environ:
+        env[MIN_CLIENT_VERSION] = os.environ[MIN_CLIENT_VERSION]
     return env
 
 

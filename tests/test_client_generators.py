@@ -160,16 +160,20 @@ def _import_operation(op: Operation) -> Any:
 
 def test_python_client_sends_the_offline_create_headers(python_client: PythonClient) -> None:
     """The core offline route, as a generated client sends it: If-None-Match is the `*` it
-    needs."""
+    needs, and the Idempotency-Key and X-Client-Version ride along."""
     put_todo = _import_operation(next(op for op in OPERATIONS if op.operation_id == "put_todo"))
     models = importlib.import_module(f"{PACKAGE}.models")
     kwargs = put_todo._get_kwargs(  # noqa: SLF001
         "b6a3c0de",
         body=models.TodoCreate(title="Buy milk"),
         if_none_match=models.PutTodoIfNoneMatch("*"),
+        idempotency_key="2f0c6c1e-create-1",
+        x_client_version="2.4.1",
     )
     assert (kwargs["method"], kwargs["url"]) == ("put", "/todos/b6a3c0de")
     assert kwargs["headers"]["If-None-Match"] == "*"
+    assert kwargs["headers"]["Idempotency-Key"] == "2f0c6c1e-create-1"
+    assert kwargs["headers"]["X-Client-Version"] == "2.4.1"
     assert kwargs["json"]["title"] == "Buy milk"
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,6 +13,7 @@ import pytest
 from chalice.test import Client
 from moto.apigatewaymanagementapi.models import apigatewaymanagementapi_backends
 
+from chalicelib.core import config
 from chalicelib.realtime import deps as realtime
 from chalicelib.realtime import gateway
 from chalicelib.realtime.connections import CONNECTION_TTL, ConnectionService
@@ -109,6 +110,45 @@ def test_connect_with_a_bad_token_is_refused_and_stores_nothing(
     assert text in body["Message"]
     assert _stored("alice") == []
     assert _stored("mallory") == []
+
+
+@pytest.fixture
+def minimum(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    monkeypatch.setenv("MIN_CLIENT_VERSION", "2.4.0")
+    config.reset()
+    yield "2.4.0"
+    config.reset()
+
+
+@pytest.mark.parametrize(
+    ("where", "version", "status"),
+    [
+        ("headers", "2.3.9", 426),
+        ("query", "2.4.0-beta.1", 426),
+        ("headers", "latest", 400),
+        ("headers", "2.4.0", 200),
+        ("query", "3.0.0", 200),
+        ("query", None, 200),
+    ],
+)
+def test_connect_checks_the_client_version_after_the_token(
+    ws: Client, minimum: str, where: str, version: str | None, status: int
+) -> None:
+    query = {"token": make_token("alice")}
+    extra: dict[str, Any] = {}
+    if version is not None and where == "headers":
+        extra["headers"] = {"X-Client-Version": version}
+    elif version is not None:
+        query["client_version"] = version
+    event = _event("$connect", "conn-1", queryStringParameters=query, **extra)
+
+    answer = ws.lambda_.invoke("open_connection", event).payload
+
+    assert answer["statusCode"] == status
+    if status == 426:
+        body = json.loads(answer["body"])
+        assert (body["Code"], minimum in body["Message"]) == ("UpgradeRequired", True)
+    assert _stored("alice") == (["conn-1"] if status == 200 else [])
 
 
 def test_connect_when_the_pool_keys_cannot_be_read_is_429_not_a_crash(

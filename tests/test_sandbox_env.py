@@ -88,6 +88,14 @@ def test_app_environment_replaces_every_resource_value() -> None:
     assert placeholders(env) == []
 
 
+def test_app_environment_takes_the_minimum_client_version_from_make_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MIN_CLIENT_VERSION", "2.4.0")
+    stage = {**DEV_ENV, "MIN_CLIENT_VERSION": ""}
+    assert app_environment(stage, TABLES, POOL_ARN, SECRET)["MIN_CLIENT_VERSION"] == "2.4.0"
+
+
 def test_app_environment_refuses_a_table_variable_without_a_table() -> None:
     with pytest.raises(SandboxError, match="PHOTOS_TABLE_NAME"):
         app_environment({**DEV_ENV, "PHOTOS_TABLE_NAME": "mytodolist-dev-photos"}, TABLES, "a", "b")

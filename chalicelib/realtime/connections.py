@@ -8,7 +8,8 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.core import errors
+from chalicelib.core import errors, versions
+from chalicelib.core.config import settings
 from chalicelib.core.defaults import Clock, utcnow
 from chalicelib.realtime import gateway
 from chalicelib.store.models import ConnectionModel
@@ -40,10 +41,17 @@ class ConnectionService:
         self._clock = clock
         self._send = send
 
-    def open(self, connection_id: str, token: str | None, endpoint: str) -> str:
-        """Check the token, then remember the connection; the user id. A refused token stores
-        nothing. (A check of the client's version goes between the two.)"""
+    def open(
+        self,
+        connection_id: str,
+        token: str | None,
+        endpoint: str,
+        client_version: str | None = None,
+    ) -> str:
+        """Check the token and the client's version (426 below the stage's minimum, as on
+        REST), then remember the connection; the user id. A refused connect stores nothing."""
         user_id = self._user_of(token)
+        versions.require(client_version, settings().min_client_version)
         now = self._clock()
         ConnectionModel(
             user_id,

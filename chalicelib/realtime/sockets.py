@@ -42,6 +42,20 @@ def token(event: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def client_version(event: Any) -> str | None:
+    """The client's version: the X-Client-Version header as on REST, or the `client_version`
+    query parameter (a browser cannot set headers on a WebSocket)."""
+    raw = event.to_dict()
+    headers = {str(k).lower(): v for k, v in (raw.get("headers") or {}).items()}
+    query = raw.get("queryStringParameters") or {}
+    value = (
+        headers["x-client-version"]
+        if "x-client-version" in headers
+        else query.get("client_version")
+    )
+    return value if isinstance(value, str) else None
+
+
 def endpoint(event: Any) -> str:
     """Where frames to this event's connection are posted."""
     from chalicelib.realtime import gateway  # noqa: PLC0415 - botocore, only when needed
