@@ -219,13 +219,20 @@ def test_create_post_taken_slug_is_409(client: Client) -> None:
     assert_error(response, 409, "ConflictError", "'hello' is taken")
 
 
+def test_create_post_titled_without_ascii_gets_a_slug_from_its_title(client: Client) -> None:
+    response = client.http.post("/posts", headers=EDITOR, body='{"title": "日本語"}')
+    assert response.status_code == 201
+    slug = response.json_body["slug"]
+    assert response.headers["Location"] == f"/posts/{slug}"
+    assert client.http.get(f"/posts/{slug}/preview", headers=EDITOR).json_body["title"] == "日本語"
+
+
 @pytest.mark.parametrize(
     ("body", "text"),
     [
         ("{", "not valid JSON"),
         ("[]", "must be a JSON object"),
         ('{"title": "t", "extra": 1}', "unknown field(s): extra"),
-        ('{"title": "日本語"}', "send a slug"),
         ('{"title": "t", "slug": "Bad_Slug"}', "slug must be lowercase"),
         ('{"title": "t", "status": "live"}', "status must be"),
         ('{"title": "t", "cover_photo_id": "nope"}', "cover_photo_id 'nope'"),

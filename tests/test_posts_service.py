@@ -71,9 +71,19 @@ def test_derive_slug_from_title(title: str, slug: str) -> None:
 
 
 @pytest.mark.parametrize("title", ["日本語", "!!!", "—", "Ωμέγα"])
-def test_derive_slug_without_ascii_is_400(title: str) -> None:
-    with pytest.raises(ValidationError, match="send a slug"):
-        derive_slug(title)
+def test_derive_slug_without_ascii_is_stable_and_distinct(title: str) -> None:
+    slug = derive_slug(title)
+    assert re.fullmatch(r"post-[0-9a-f]{12}", slug)
+    assert check_slug(slug) == slug
+    assert derive_slug(title) == slug
+    assert derive_slug(title + "?") != slug
+
+
+def test_create_twice_with_a_title_without_ascii_is_409(service: PostService) -> None:
+    first, _ = service.create("ed", {"title": "日本語"})
+    assert first["slug"].startswith("post-")
+    with pytest.raises(Conflict):
+        service.create("ed", {"title": "日本語"})
 
 
 @pytest.mark.parametrize("slug", ["a", "my-first-post", "2026", "a1-b2-c3"])

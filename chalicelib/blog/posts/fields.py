@@ -32,7 +32,8 @@ _NOT_SLUG = re.compile(r"[^a-z0-9]+")
 
 
 def derive_slug(title: str) -> str:
-    """Lowercase ASCII letters, digits and single hyphens: "Ünïcode Day!" → "unicode-day"."""
+    """Lowercase ASCII letters, digits and single hyphens: "Ünïcode Day!" → "unicode-day"; a
+    title with nothing that folds to ASCII gets "post-" and 12 hex digits of its SHA-256."""
     ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode("ascii")
     slug = _NOT_SLUG.sub("-", ascii_title.lower()).strip("-")
     if len(slug) > MAX_SLUG:
@@ -40,10 +41,11 @@ def derive_slug(title: str) -> str:
         boundary = slug.rfind("-", 0, MAX_SLUG + 1)
         slug = slug[:boundary] if boundary > 0 else slug[:MAX_SLUG]
     if not slug:
-        raise ValidationError(
-            "cannot derive a slug from this title (it has no ASCII letters or digits): "
-            "send a slug such as my-first-post"
-        )
+        # Nothing folds to ASCII ("日本語", "!!!"): a slug still follows from the title alone,
+        # so that the same title gives the same slug (and a second such post its 409).
+        import hashlib  # noqa: PLC0415 - only for such titles
+
+        slug = f"post-{hashlib.sha256(title.encode('utf-8')).hexdigest()[:12]}"
     return slug
 
 
