@@ -1,13 +1,16 @@
-"""Small helpers shared by test modules: the error-envelope assertion, a stepping clock and a
-clock set by hand."""
+"""Small helpers shared by test modules: the error-envelope assertion, a stepping clock, a
+clock set by hand, and what a test does when this machine lacks something it needs."""
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from itertools import count
-from typing import Any
+from typing import Any, NoReturn
+
+import pytest
 
 T0 = datetime(2026, 11, 23, 10, 0, 0, tzinfo=UTC)
 
@@ -42,3 +45,16 @@ class ManualClock:
 
     def __call__(self) -> datetime:
         return self.now
+
+
+def under_ci() -> bool:
+    """CI sets CI (GitHub Actions, GitLab, CircleCI, Buildkite...): there every test must run."""
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def unavailable(missing: str, *, safe_because: str) -> NoReturn:
+    """A test that cannot run on this machine: under CI a failure (a green CI run means every
+    test ran), elsewhere a skip that names what is missing and why skipping it here is safe."""
+    if under_ci():
+        pytest.fail(f"{missing}; under CI (CI={os.environ['CI']}) this test must run")
+    pytest.skip(f"{missing}; skipped outside CI only: {safe_because}")

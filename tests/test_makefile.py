@@ -8,9 +8,19 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import unavailable
+
 ROOT = Path(__file__).resolve().parent.parent
 MAKE = shutil.which("make")
-pytestmark = pytest.mark.skipif(MAKE is None, reason="make is not installed")
+
+
+@pytest.fixture(autouse=True)
+def make() -> None:
+    if MAKE is None:
+        unavailable(
+            "make is not installed",
+            safe_because="without make nobody here runs the Makefile these tests check",
+        )
 
 
 def _fake_python(path: Path, version: str) -> Path:
