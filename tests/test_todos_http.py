@@ -123,6 +123,29 @@ def test_get_todo_sends_etag_and_304_on_match(client: Client) -> None:
     assert cached.headers["ETag"] == etag
 
 
+def test_get_todo_with_the_weak_tag_of_its_version_is_304(client: Client) -> None:
+    # If-None-Match compares weakly (RFC 9110, 13.1.2): W/"1" names version 1.
+    todo = _create(client)
+    headers = {**ALICE, "If-None-Match": 'W/"1"'}
+    assert client.http.get(f"/todos/{todo['id']}", headers=headers).status_code == 304
+
+
+@pytest.mark.parametrize(
+    ("method", "body"), [("patch", '{"done": true}'), ("put", '{"title": "u"}'), ("delete", None)]
+)
+def test_write_with_the_weak_tag_of_the_current_version_is_412(
+    client: Client, method: str, body: str | None
+) -> None:
+    # If-Match compares strongly (RFC 9110, 13.1.1): a weak tag never matches, so W/"1" does
+    # not license a write of version 1.
+    todo = _create(client)
+    response = getattr(client.http, method)(
+        f"/todos/{todo['id']}", headers={**ALICE, "If-Match": 'W/"1"'}, body=body
+    )
+    envelope = assert_error(response, 412, "PreconditionFailedError")
+    assert envelope["Current"] == todo
+
+
 def test_get_todo_with_old_etag_is_200(client: Client) -> None:
     todo = _create(client)
     client.http.patch(f"/todos/{todo['id']}", headers=ALICE, body='{"done": true}')

@@ -148,6 +148,13 @@ def test_put_with_both_preconditions_is_412_or_404(client: Client) -> None:
     assert body["Current"]["title"] == "t"
 
 
+def test_batch_if_match_compares_strongly_as_alone(client: Client) -> None:
+    _put(client, "abc", {"title": "t"}, CREATE)
+    weak = {"id": "1", "method": "PATCH", "url": "/todos/abc", "headers": {"If-Match": 'W/"1"'}}
+    answers = _batch(client, [{**weak, "body": {"done": True}}]).json_body["responses"]
+    assert [(r["status"], r["body"]["Code"]) for r in answers] == [(412, "PreconditionFailedError")]
+
+
 def test_batch_repeated_request_id_fails_alone(client: Client) -> None:
     answers = _batch(client, [_create_request(1, "a"), _create_request(1, "b")]).json_body
     assert [r["status"] for r in answers["responses"]] == [201, 400]

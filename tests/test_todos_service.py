@@ -309,6 +309,16 @@ def test_create_keys_belong_to_their_user(service: TodoService) -> None:
     assert theirs["id"] != mine["id"]
 
 
+def test_create_replays_a_retry_made_a_day_later(aws: None) -> None:
+    # The promise: a retry within 24 hours (7 days for offline queues) is the same request.
+    early = TodoService(cursor_secret=SECRET, clock=FakeClock())
+    late = TodoService(cursor_secret=SECRET, clock=FakeClock(T0 + timedelta(hours=23, minutes=59)))
+    first, _ = early.create("alice", {"title": "t"}, "key-1")
+    again, replayed = late.create("alice", {"title": "t"}, "key-1")
+    assert replayed
+    assert again == first
+
+
 def test_create_expired_key_can_be_reused(aws: None) -> None:
     clock = FakeClock()
     late = TodoService(cursor_secret=SECRET, clock=FakeClock(T0 + timedelta(days=7, hours=1)))
