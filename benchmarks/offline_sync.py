@@ -13,6 +13,10 @@ not the design, which is about round trips.
    and the ratio batch / singles. Goal: <= 0.5.
 2. **Pull**: 1,000 changes, then `GET /todos/sync?limit=100` from a token older than all of
    them, counting the DynamoDB calls PynamoDB makes. Goal: exactly 10 Queries (one per page).
+3. **Cost per write of an Idempotency-Key**: the DynamoDB calls of each write (POST, PUT create
+   and replace, PATCH, DELETE, a batch of 25 creates) without a key, with a new key, and of its
+   keyed retry (a replay). Goal: the key adds no call; the write's own transaction carries it
+   (a single PutItem becomes one TransactWriteItems).
 
 Usage: python benchmarks/offline_sync.py [--rounds N] [--latency-ms N] [--moto-transactions]
 (moto's own TransactWriteItems, which deep-copies the tables it touches: the figure before
@@ -206,6 +210,74 @@ def push(rounds: int) -> None:
     print(f"push: DynamoDB calls of 25 single PUTs {single_calls}, of one batch {batch_calls}")
 
 
+KEYED_WRITES: list[tuple[str, str, str, Any, dict[str, str]]] = [
+    ("POST /todos", "POST", "/todos", {"title": "t"}, {}),
+    ("PUT create", "PUT", "/todos/{new}", {"title": "t"}, {"if-none-match": "*"}),
+    ("PUT replace", "PUT", "/todos/{old}", {"title": "u"}, {"if-match": "*"}),
+    ("PATCH", "PATCH", "/todos/{old}", {"done": True}, {}),
+    ("DELETE", "DELETE", "/todos/{old}", None, {}),
+]
+
+
+def _keyed_write(label: str, key: str | None) -> tuple[dict[str, int], dict[str, int]]:
+    """One write's calls (a fresh todo where it needs one) and, with a key, its retry's."""
+    _, label_method, path, body, headers = next(w for w in KEYED_WRITES if w[0] == label)
+    old = str(uuid.uuid4())
+    invoke("PUT", f"/todos/{old}", "/todos/{todo_id}", {"title": "t"}, **{"if-none-match": "*"})
+    url = path.replace("{new}", str(uuid.uuid4())).replace("{old}", old)
+    resource = "/todos" if url == "/todos" else "/todos/{todo_id}"
+    keyed = {**headers, **({"idempotency-key": key} if key else {})}
+    with counted() as first:
+        status, _ = invoke(label_method, url, resource, body, **keyed)
+    assert status < 300, (label, status)
+    retry: dict[str, int] = {}
+    if key:
+        with counted() as retry:
+            status, _ = invoke(label_method, url, resource, body, **keyed)
+        assert status < 300, (label, status)
+    return first, retry
+
+
+def _keyed_batch(key: bool) -> tuple[dict[str, int], dict[str, int]]:
+    requests = [
+        {
+            "id": str(n),
+            "method": "PUT",
+            "url": f"/todos/{uuid.uuid4()}",
+            "headers": {
+                "If-None-Match": "*",
+                **({"Idempotency-Key": str(uuid.uuid4())} if key else {}),
+            },
+            "body": {"title": "t"},
+        }
+        for n in range(BATCH)
+    ]
+    calls = []
+    for _ in range(2 if key else 1):
+        with counted() as made:
+            status, body = invoke("POST", "/todos/batch", "/todos/batch", {"requests": requests})
+        assert status == 200, body
+        assert [r["status"] for r in body["responses"]] == [201] * BATCH, body
+        calls.append(made)
+    return calls[0], calls[1] if key else {}
+
+
+def write_costs() -> None:
+    """The DynamoDB calls of each write without and with an Idempotency-Key, and of a replay."""
+
+    def shown(calls: dict[str, int]) -> str:
+        return ", ".join(f"{n} {op}" for op, n in sorted(calls.items())) or "-"
+
+    print("cost per write: DynamoDB calls without a key | with a new key | its retry (replay)")
+    for label, *_ in KEYED_WRITES:
+        plain, _ = _keyed_write(label, None)
+        keyed, replay = _keyed_write(label, str(uuid.uuid4()))
+        print(f"  {label:12} {shown(plain):30} | {shown(keyed):35} | {shown(replay)}")
+    plain, _ = _keyed_batch(False)
+    keyed, replay = _keyed_batch(True)
+    print(f"  {'batch of 25':12} {shown(plain):30} | {shown(keyed):35} | {shown(replay)}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=15)
@@ -226,6 +298,7 @@ def main() -> int:
         push(args.rounds)
         items, calls = pull_queries(1000)
         print(f"pull: {items} changes at limit=100 took {calls} (goal: exactly 10 Query)")
+        write_costs()
     return 0
 
 
