@@ -5,12 +5,20 @@ from __future__ import annotations
 
 import json
 import re
+import xml.etree.ElementTree as ET
 from datetime import datetime
 from typing import Any
 
 import feedparser
+import pytest
 from chalice.test import Client
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
+from chalicelib.blog.posts.feed import FeedService
+from chalicelib.blog.posts.fields import clean_fields
+from chalicelib.core.errors import ValidationError
+from chalicelib.core.validation import parse_json_object
 from tests.conftest import make_token
 
 JSON = {"Content-Type": "application/json"}
@@ -111,3 +119,134 @@ def test_feed_escapes_titles_and_summaries(client: Client) -> None:
     entry = _feed(client).entries[0]
     assert entry.title == "Tags <b> & co"
     assert "<script>" not in client.http.get("/feed.xml").body.decode()
+
+
+# -- the feed is always well-formed XML, and its text is text --------------------------------
+
+ATOM_NS = "{http://www.w3.org/2005/Atom}"
+# Every code point, surrogates included, with the ones XML and Unicode single out mixed in.
+ANY_TEXT = (
+    st.text(st.characters(codec=None, categories=None), max_size=30)
+    # Mostly what an editor types: the property then covers many accepted values too.
+    | st.text(st.characters(exclude_categories=["Cc", "Cs"]), min_size=1, max_size=30)
+) | st.sampled_from(
+    [
+        "\uffff",
+        "\ufffe",
+        "\ufdd0",
+        "\ufdef",
+        "\U0001fffe",
+        "\U0010ffff",
+        "\x0b",
+        "\x1f",
+        "\ud800",
+        "\x85",
+        "\u2028",
+        "a\r\nb",
+        "\t",
+        "<b>&amp;</b>",
+        "]]>",
+        "\ufeff",
+    ]
+)
+
+
+class _Posts:
+    """One published post, as PostService.list_published gives it to the feed."""
+
+    def __init__(self, title: str, summary: str) -> None:
+        stamp = "2026-11-23T10:00:00.000000Z"
+        self.post = {
+            "slug": "p",
+            "title": title,
+            "summary": summary,
+            "published_at": stamp,
+            "created_at": stamp,
+            "updated_at": stamp,
+        }
+
+    def list_published(self, *, limit: int) -> tuple[dict[str, Any], str]:
+        return {"items": [self.post], "next_cursor": None}, "1"
+
+
+def _entry(title: str, summary: str) -> ET.Element:
+    """The feed of one post, parsed by expat (a real XML parser: it refuses what XML forbids)."""
+    document, _ = FeedService(_Posts(title, summary), site_url="https://s", api_url="").atom()  # type: ignore[arg-type]
+    root = ET.fromstring(document.encode("utf-8"))  # noqa: S314 - our own feed, the subject
+    entry = root.find(f"{ATOM_NS}entry")
+    assert entry is not None
+    return entry
+
+
+def _accepted(title: str, summary: str) -> dict[str, Any] | None:
+    """What the API stores for these fields: through the JSON body and the post fields' rules."""
+    body = json.dumps({"title": title, "summary": summary}).encode("utf-8")
+    try:
+        return clean_fields(parse_json_object(body), partial=False)
+    except ValidationError:
+        return None
+
+
+@settings(max_examples=300, deadline=None)
+@given(ANY_TEXT, ANY_TEXT)
+@example("Nonchar \uffff \ufffe end", "x")
+@example("t", "<img src=x onerror=alert(1)>")
+def test_feed_of_any_text_the_api_accepts_parses_and_says_it_as_given(
+    title: str, summary: str
+) -> None:
+    fields = _accepted(title, summary)
+    if fields is None:
+        return
+    entry = _entry(fields["title"], fields["summary"])
+    # The feed says the title as the summary when there is none.
+    shown = {"title": fields["title"], "summary": fields["summary"] or fields["title"]}
+    for name, text in shown.items():
+        element = entry.find(f"{ATOM_NS}{name}")
+        assert element is not None
+        assert element.get("type") == "text"
+        assert list(element) == []  # no markup became an element
+        # XML reads every line break as \n (XML 1.0, section 2.11).
+        assert (element.text or "") == re.sub("\r\n?", "\n", text)
+
+
+@settings(max_examples=200, deadline=None)
+@given(ANY_TEXT, ANY_TEXT)
+def test_feed_writer_never_emits_what_xml_forbids(title: str, summary: str) -> None:
+    # Whatever a stored post holds (one older than the input rules, one an operator wrote).
+    entry = _entry(title, summary)
+    assert entry.find(f"{ATOM_NS}title") is not None
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Nonchar \uffff \ufffe end", "U+FFFF"),
+        ("form\x0cfeed", "U+000C"),
+        ("\ufdd5 reserved", "U+FDD5"),
+        ("plane 16 \U0010fffe", "U+10FFFE"),
+    ],
+)
+@pytest.mark.parametrize("field", ["title", "summary", "body"])
+def test_post_field_that_xml_cannot_hold_is_400_naming_the_character(
+    client: Client, field: str, text: str, code: str
+) -> None:
+    body = {"title": "Fine", "status": "published", field: text}
+    response = client.http.post("/posts", headers=EDITOR, body=json.dumps(body))
+    assert response.status_code == 400
+    assert response.json_body["Code"] == "BadRequestError"
+    message = response.json_body["Message"]
+    assert message.startswith(f"{field} contains a character that text cannot hold")
+    assert f"({code}, " in message
+    assert _feed(client).entries == []
+
+
+def test_feed_summary_and_title_markup_stays_text_for_a_feed_reader(client: Client) -> None:
+    markup = '<img src=x onerror="alert(1)"> & <a href="https://evil.example">win</a>'
+    _publish(client, "<b>Bold</b> claims", summary=markup)
+    entry = _feed(client).entries[0]
+    assert entry.summary_detail.type == entry.title_detail.type == "text/plain"
+    assert entry.summary == markup
+    assert entry.title == "<b>Bold</b> claims"
+    parsed = ET.fromstring(client.http.get("/feed.xml").body)  # noqa: S314 - our own feed
+    for element in parsed.iter():
+        assert element.tag.removeprefix(ATOM_NS) not in {"img", "a", "b"}

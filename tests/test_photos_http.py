@@ -88,8 +88,10 @@ def test_list_photos_is_per_user_and_paged(photo_client: Client) -> None:
     )
 
 
-def test_list_photos_bad_limit_is_400(photo_client: Client) -> None:
-    assert_error(photo_client.http.get("/photos?limit=0", headers=ALICE), 400, "BadRequestError")
+@pytest.mark.parametrize("limit", ["0", "01", "007"])
+def test_list_photos_bad_limit_is_400(photo_client: Client, limit: str) -> None:
+    response = photo_client.http.get(f"/photos?limit={limit}", headers=ALICE)
+    assert_error(response, 400, "BadRequestError", "limit")
 
 
 def test_delete_photo_is_204_then_404(photo_client: Client) -> None:

@@ -192,7 +192,9 @@ def test_list_posts_pages(client: Client) -> None:
     assert slugs == ["post-2", "post-1", "post-0"]
 
 
-@pytest.mark.parametrize("query", ["limit=0", "limit=101", "limit=x", "cursor=forged"])
+@pytest.mark.parametrize(
+    "query", ["limit=0", "limit=101", "limit=x", "limit=01", "limit=0001", "cursor=forged"]
+)
 def test_list_posts_bad_query_is_400(client: Client, query: str) -> None:
     assert_error(client.http.get(f"/posts?{query}"), 400, "BadRequestError")
 

@@ -71,6 +71,11 @@ def test_create_todo_returns_201_location_and_etag(client: Client) -> None:
         ({"title": "t", "tags": ["t"] * 21}, "tags has 21 items"),
         ({"title": "t", "due": "next week"}, "due"),
         ({"title": "t", "done": 1}, "done must be true or false"),
+        # Characters XML 1.0 forbids or discourages, in every text field (the body's boundary).
+        ({"title": "Nonchar \uffff end"}, "title contains a character that text cannot hold"),
+        ({"title": "t", "notes": "a\ufdd0b"}, "notes contains a character that text cannot"),
+        ({"title": "t", "tags": ["ok", "\U0001fffe"]}, "an item of tags contains a character"),
+        ({"title": "t", "\x08": 1}, "a field name in the body contains a character"),
     ],
 )
 def test_create_todo_bad_input_is_400(client: Client, body: Any, text: str) -> None:
@@ -259,6 +264,8 @@ def test_list_todos_delta_sync_includes_deletions(client: Client) -> None:
         ("limit=101", "limit"),
         ("limit=ten", "limit"),
         ("limit=-1", "limit"),
+        ("limit=01", "without leading zeros"),
+        ("limit=0001", "without leading zeros"),
         ("done=maybe", "done"),
         ("cursor=forged", "cursor"),
         ("updated_since=yesterday", "updated_since"),

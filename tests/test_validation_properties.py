@@ -14,6 +14,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from chalicelib.core import validation as v
+from chalicelib.core.characters import NOT_TEXT
 from chalicelib.core.cursors import CursorCodec
 from chalicelib.core.errors import DomainError, NotFound, PayloadTooLarge, ValidationError
 from chalicelib.web.http import entity_tags
@@ -29,6 +30,9 @@ ODD_TEXT = st.text() | st.sampled_from(
         "\ud800",
         "a\udfffb",
         "\x00",
+        "\uffff",
+        "\ufdd0",
+        "\U0010fffe",
         "\ufeffx",
         "-1",
         "0",
@@ -65,11 +69,15 @@ def _parses_or_refuses(parse: Callable[[], Any], *allowed: type[DomainError]) ->
 @example(b'{"s": "a\\ud800b"}')
 @example(b'{"\\udfff": 1}')
 @example(b"\xef\xbb\xbf{}")
+@example(b'{"t": ["ok", "\\uffff"]}')
+@example(b'{"\\ufdd0": 1}')
 def test_parse_json_object_is_total(raw: bytes) -> None:
     parsed = _parses_or_refuses(lambda: v.parse_json_object(raw), PayloadTooLarge)
     if parsed is not None:
         assert isinstance(parsed, dict)
-        json.dumps(parsed).encode("utf-8")  # every string in it can be stored and hashed
+        text = json.dumps(parsed, ensure_ascii=False)
+        text.encode("utf-8")  # every string in it can be stored and hashed
+        assert not NOT_TEXT.search(text)  # and written into XML (the feed) as it is
 
 
 @given(ODD_TEXT, st.booleans(), st.booleans())
@@ -81,6 +89,7 @@ def test_text_is_total(value: str, strip: bool, multiline: bool) -> None:
         assert 1 <= len(parsed) <= 50
         parsed.encode("utf-8")
         assert not re.search("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]", parsed)
+        assert not NOT_TEXT.search(parsed)
         assert not strip or parsed == parsed.strip(v.WHITESPACE)
 
 
@@ -118,11 +127,13 @@ def test_due_value_is_total(value: Any) -> None:
 @given(ODD_TEXT)
 @example("100")
 @example("101")
+@example("01")
+@example("0001")
 def test_page_limit_is_total(raw: str) -> None:
     parsed = _parses_or_refuses(lambda: v.page_limit(raw))
     if parsed is not None:
         assert 1 <= parsed <= 100
-        assert raw.isascii()
+        assert raw == str(parsed)  # one spelling per value: no sign, no leading zero
 
 
 @given(ODD_TEXT)

@@ -8,12 +8,11 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.core import characters
 from chalicelib.core.errors import NotFound, PayloadTooLarge, ValidationError
 
 if TYPE_CHECKING:
     from datetime import datetime
-
-# datetime is imported where it is used (every function imports this module at cold start).
 
 MAX_BODY_BYTES = 400 * 1024
 DEFAULT_LIMIT = 20
@@ -25,14 +24,9 @@ MAX_INT_DIGITS = 18
 # Ids the API makes are 32 hex digits; ids clients choose are 1..64 of these (DynamoDB refuses
 # key values over 1,024 bytes, so a longer one must never reach it).
 ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
-# Lone surrogates cannot be encoded, hashed or stored; control characters (but tab and line
-# breaks in multi-line text) have no business in any of our strings.
-_SURROGATE = re.compile("[\ud800-\udfff]")
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-_CONTROL_IN_LINES = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-# What "trimmed" strips: Unicode white space and U+FEFF, as the spec's patterns (ECMA-262 \s)
-# read it.
-WHITESPACE = "".join(chr(c) for c in range(0x3001) if chr(c).isspace()) + "\ufeff"
+_DECIMAL = re.compile("0|[1-9][0-9]*")
+# What "trimmed" strips.
+WHITESPACE = characters.WHITESPACE
 
 
 def total[**P, R](parse: Callable[P, R]) -> Callable[P, R]:
@@ -94,25 +88,28 @@ def parse_json_object(raw: bytes | None) -> dict[str, Any]:
 
 
 def _check_tree(data: Any) -> None:
-    """Depth limit, and no lone surrogate in any key or string, without recursion."""
-    level: list[Any] = [data]
+    """Depth limit, and only text (characters.NOT_TEXT) in every key and string, without
+    recursion: every text field of every resource is read here first."""
+    level: list[tuple[str, Any]] = [("the body", data)]
     for _ in range(MAX_JSON_DEPTH):
-        level = [child for node in level for child in _checked_children(node)]
+        level = [child for name, node in level for child in _checked_children(name, node)]
         if not level:
             return
     raise ValidationError(f"request body nests deeper than {MAX_JSON_DEPTH} levels")
 
 
-def _checked_children(node: dict[str, Any] | list[Any]) -> list[Any]:
-    """The objects and arrays directly inside a node, once its keys and strings are checked."""
-    below: list[Any] = []
+def _checked_children(name: str, node: dict[str, Any] | list[Any]) -> list[tuple[str, Any]]:
+    """The objects and arrays directly inside a node, named, once its keys and strings are
+    checked."""
+    below: list[tuple[str, Any]] = []
     for key, value in node.items() if isinstance(node, dict) else enumerate(node):
-        if isinstance(key, str) and _SURROGATE.search(key):
-            raise ValidationError("a field name in the body is not valid Unicode")
-        if isinstance(value, str) and _SURROGATE.search(value):
-            raise ValidationError(f"{key} is not valid Unicode (a lone surrogate)")
+        if isinstance(key, str) and characters.NOT_TEXT.search(key):
+            raise ValidationError(f"a field name in {name} {characters.not_text(key)}")
+        where = key if isinstance(key, str) else f"an item of {name}"
+        if isinstance(value, str) and characters.NOT_TEXT.search(value):
+            raise ValidationError(f"{where} {characters.not_text(value)}")
         if isinstance(value, dict | list):
-            below.append(value)
+            below.append((where, value))
     return below
 
 
@@ -147,9 +144,9 @@ def text(
         raise ValidationError(f"{field} must not be blank" if min_len == 1 else f"{field} is short")
     if len(result) > max_len:
         raise ValidationError(f"{field} is {len(result)} characters; the limit is {max_len}")
-    if _SURROGATE.search(result):
-        raise ValidationError(f"{field} is not valid Unicode (a lone surrogate)")
-    if (_CONTROL_IN_LINES if multiline else _CONTROL).search(result):
+    if characters.NOT_TEXT.search(result):
+        raise ValidationError(f"{field} {characters.not_text(result)}")
+    if (characters.C1_CONTROL if multiline else characters.CONTROL).search(result):
         rule = (
             "text whose only control characters are tab and line breaks"
             if multiline
@@ -262,10 +259,13 @@ def due_value(value: object) -> str | None:
 
 @total
 def whole_number(raw: str, field: str, *, low: int, high: int) -> int:
-    """A query or header integer: ASCII digits only (no sign, no ², no ٣), within bounds."""
-    digits = re.fullmatch("[0-9]+", raw) and len(raw) <= len(str(high))
-    if not digits or not low <= int(raw) <= high:
-        raise ValidationError(f"{field} must be a whole number from {low} to {high}, not {raw!r}")
+    """A query or header integer, written as JSON writes one: ASCII digits (no sign, no ², no ٣)
+    without leading zeros (01 is refused like 0001: one spelling per value, one cache key)."""
+    if not (_DECIMAL.fullmatch(raw) and len(raw) <= len(str(high)) and low <= int(raw) <= high):
+        raise ValidationError(
+            f"{field} must be a whole number from {low} to {high} without leading zeros, "
+            f"not {raw!r}"
+        )
     return int(raw)
 
 
