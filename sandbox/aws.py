@@ -8,7 +8,7 @@ import socket
 from collections.abc import Callable
 from typing import Any
 
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer
 
 from sandbox.atomic import make_dynamodb_atomic
 from sandbox.aws_faults import FaultInjector, fault_actions
@@ -17,8 +17,14 @@ from sandbox.control import SandboxAwsApp, WSGIApp
 from sandbox.env import aws_environment
 from sandbox.faults import Faults
 from sandbox.moto_dispatch import cache_moto_dispatch
-from sandbox.serving import ThreadedServer
+from sandbox.serving import ThreadedServer, ThreadPoolMixIn
 from sandbox.settings import DEFAULT_REGION
+
+
+class PooledWSGIServer(ThreadPoolMixIn, BaseWSGIServer):
+    """werkzeug's server, each connection served on a thread of a pool."""
+
+    multithread = True  # werkzeug then speaks HTTP/1.1 and says so in the WSGI environ
 
 
 class MotoServer(ThreadedServer):
@@ -66,12 +72,11 @@ class MotoServer(ThreadedServer):
         app.actions = self.actions
         app.mounts = self.mounts
         try:
-            return make_server(
+            return PooledWSGIServer(
                 self._host,
                 sock.getsockname()[1],
                 app,
-                threaded=True,
-                request_handler=MotoRequestHandler,
+                handler=MotoRequestHandler,
                 fd=sock.fileno(),
             )
         finally:
