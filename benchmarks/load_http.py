@@ -20,6 +20,9 @@ import requests
 Json = dict[str, Any]
 
 RETRY_STATUSES = frozenset({429, 503})
+# S3's own errors that a client retries (InternalError, SlowDown): S3's answers, not the API's.
+S3_RETRY_STATUSES = frozenset({500, 503})
+S3_ROUTE_PREFIX = "POST S3"
 # A 5xx other than 503, a timeout or a dropped connection may follow a write that was applied.
 UNSURE = frozenset({"timeout", "error"})
 MAX_ATTEMPTS = 6
@@ -185,17 +188,25 @@ class Caller:
         return self._rng.uniform(0, min(MAX_BACKOFF, 0.1 * 2**attempt))
 
     def upload(self, route: str, url: str, fields: dict[str, str], name: str, data: bytes) -> int:
-        """A browser-style form POST to S3 (no API token); its status, 0 when none came."""
-        start = time.perf_counter()
-        try:
-            response = self.session.post(
-                url,
-                data=fields,
-                files={"file": (name, data, fields.get("Content-Type", "image/jpeg"))},
-                timeout=self._timeout,
-            )
-        except requests.RequestException:
-            self._record(route, "error", start)
-            return 0
-        self._record(route, str(response.status_code), start)
-        return response.status_code
+        """A browser-style form POST to S3 (no API token), sent again after S3's 500
+        (InternalError) or 503 (SlowDown) as AWS asks clients to; its last status, 0 when none
+        came."""
+        status = 0
+        for attempt in range(MAX_ATTEMPTS):
+            start = time.perf_counter()
+            try:
+                response = self.session.post(
+                    url,
+                    data=fields,
+                    files={"file": (name, data, fields.get("Content-Type", "image/jpeg"))},
+                    timeout=self._timeout,
+                )
+            except requests.RequestException:
+                self._record(route, "error", start)
+                return 0
+            status = response.status_code
+            self._record(route, str(status), start)
+            if status not in S3_RETRY_STATUSES:
+                return status
+            time.sleep(self._backoff(attempt, None))
+        return status
