@@ -65,3 +65,7 @@ class UpgradeRequired(DomainError):
     def __init__(self, message: str, minimum: str) -> None:
         super().__init__(message)
         self.minimum = minimum
+
+
+class Unavailable(DomainError):
+    """A service we need failed (a 5xx, a timeout) even after retries; retry after a pause."""

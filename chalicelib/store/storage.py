@@ -12,7 +12,8 @@ from pynamodb.exceptions import DoesNotExist, PynamoDBException, TransactWriteEr
 from pynamodb.models import Model
 
 from chalicelib.core.cursors import CursorCodec
-from chalicelib.core.errors import Conflict, NotFound, PreconditionFailed, Throttled
+from chalicelib.core.errors import Conflict, NotFound, PreconditionFailed
+from chalicelib.store import outages
 
 Json = dict[str, Any]
 
@@ -24,12 +25,6 @@ TXN_CONDITION_FAILED = "ConditionalCheckFailed"
 # that a transaction in flight holds) a conflict with that transaction.
 _LOST_RACE = {CONDITION_FAILED, "TransactionConflictException"}
 TXN_LOST_RACE = frozenset({TXN_CONDITION_FAILED, "TransactionConflict"})
-_THROTTLED = {
-    "ProvisionedThroughputExceededException",
-    "ThrottlingException",
-    "RequestLimitExceeded",
-}
-_TXN_THROTTLED = {"ProvisionedThroughputExceeded", "ThrottlingError"}
 
 
 @dataclass
@@ -77,14 +72,14 @@ def lost_race(error: PynamoDBException) -> bool:
 
 @contextmanager
 def storage_errors() -> Iterator[None]:
-    """Turn throttling that survived botocore's retries into a domain error (HTTP 429)."""
+    """Turn throttling and failures that survived botocore's retries into domain errors
+    (Throttled, Unavailable: HTTP 429, 503); a failed condition stays a PynamoDB error."""
     try:
         yield
     except PynamoDBException as e:
-        throttled = e.cause_response_code in _THROTTLED
-        # DynamoDB cancels a whole transaction when one of its items is throttled.
-        if throttled or not _TXN_THROTTLED.isdisjoint(cancellation_codes(e)):
-            raise Throttled("the service is busy; retry after a short pause") from e
+        answer = outages.domain_error(e)
+        if answer is not None:
+            raise answer from e
         raise
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import logging
 import re
 from collections.abc import Callable
 from typing import Any
@@ -14,6 +15,8 @@ from chalicelib.core import errors
 from chalicelib.core.config import import_time_value
 from chalicelib.core.preconditions import IfMatch
 from chalicelib.core.validation import parse_json_object
+
+log = logging.getLogger(__name__)
 
 # Codes follow Chalice's own envelope names where Chalice has one.
 STATUS_FOR: dict[type[errors.DomainError], tuple[int, str]] = {
@@ -29,7 +32,10 @@ STATUS_FOR: dict[type[errors.DomainError], tuple[int, str]] = {
     errors.UnsupportedMediaType: (415, "UnsupportedMediaType"),
     errors.UpgradeRequired: (426, "UpgradeRequired"),
     errors.Throttled: (429, "TooManyRequestsError"),
+    errors.Unavailable: (503, "ServiceUnavailableError"),
 }
+# A client may come back this many seconds after a 429 or a 503.
+RETRY_AFTER = {429: "1", 503: "1"}
 
 
 # Every route answers browsers on other origins (the blog site, web clients), with the
@@ -60,12 +66,15 @@ def error_envelope(error: errors.DomainError) -> tuple[int, dict[str, Any]]:
 
 def error_response(error: errors.DomainError) -> Response:
     status, body = error_envelope(error)
-    headers: dict[str, str | list[str]] = {"Retry-After": "1"} if status == 429 else {}
+    headers: dict[str, str | list[str]] = (
+        {"Retry-After": RETRY_AFTER[status]} if status in RETRY_AFTER else {}
+    )
     return Response(body=body, status_code=status, headers=headers)
 
 
 def domain_errors[**P](view: Callable[P, Any]) -> Callable[P, Any]:
-    """Place directly under @route: domain errors become responses in the envelope."""
+    """Place directly under @route: domain errors become responses in the envelope, and so do
+    AWS failures that outlived botocore's retries (429 or 503, never a 500)."""
 
     @functools.wraps(view)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> Any:
@@ -73,6 +82,14 @@ def domain_errors[**P](view: Callable[P, Any]) -> Callable[P, Any]:
             return view(*args, **kwargs)
         except errors.DomainError as e:
             return error_response(e)
+        except Exception as e:
+            from chalicelib.store.outages import domain_error  # noqa: PLC0415 - error path only
+
+            answer = domain_error(e)
+            if answer is None:
+                raise
+            log.warning("AWS failed after retries: %r", e)
+            return error_response(answer)
 
     return wrapper
 
