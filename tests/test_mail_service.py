@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import email
 import json
+from collections.abc import Callable
 from datetime import timedelta
 from email import policy
 from email.message import EmailMessage
@@ -13,12 +14,14 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
+from pynamodb.exceptions import DeleteError, UpdateError
 
 from chalicelib.blog.mail.fanout import FanOutService
 from chalicelib.blog.mail.sender import MailService
 from chalicelib.store.leases import Busy
 from chalicelib.store.models import MailDeliveryModel, PostModel, SubscriberModel
 from chalicelib.store.streams import PoisonRecord
+from sandbox.faults import Faults, InjectedCrash, with_faults
 from sandbox.resources import Mail
 from tests.events import sent_mails
 from tests.helpers import ManualClock as Clock
@@ -473,3 +476,102 @@ def test_real_ses_accepts_the_mail(mail: Mail, clock: Clock) -> None:
     service = MailService(clock=clock)  # the test stage's settings, moto's SES
     assert service.welcome(_record("INSERT", _subscriber_image())) == "sent"
     assert [m.to for m in sent_mails()] == [["ann@example.com"]]
+
+
+# -- under faults: throttling after SES took the mail, crashes, duplicate deliveries ------------
+
+
+def _throttled_update(fail: Callable[[int], bool]) -> Callable[..., Any]:
+    """MailDeliveryModel.update that DynamoDB throttles on the calls `fail` picks (1 = claim)."""
+    real = MailDeliveryModel.update
+    calls: list[int] = []
+
+    def update(self: MailDeliveryModel, *args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if fail(len(calls)):
+            cause = ClientError(
+                {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow"}},
+                "UpdateItem",
+            )
+            raise UpdateError("Failed to update item", cause)
+        return real(self, *args, **kwargs)
+
+    return update
+
+
+def test_sent_mail_is_recorded_through_throttling_and_never_sent_again(
+    service: MailService, ses: FakeSES, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The claim (call 1) lands; recording "sent" is throttled twice, then lands.
+    monkeypatch.setattr(MailDeliveryModel, "update", _throttled_update(lambda n: n in (2, 3)))
+    record = _record("INSERT", _subscriber_image())
+    assert service.welcome(record) == "sent"
+    assert MailDeliveryModel.get("welcome#ann@example.com#1").state == "sent"
+    monkeypatch.undo()
+    assert service.welcome(record) == "duplicate"
+    assert ses.to() == ["ann@example.com"]
+
+
+def test_sent_mail_the_ledger_cannot_record_is_not_reported_as_failed(
+    service: MailService, ses: FakeSES, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(MailDeliveryModel, "update", _throttled_update(lambda n: n > 1))
+    record = _record("INSERT", _subscriber_image(), seq="9")
+    # Reporting it failed would have it sent again once the claim expires.
+    assert service.send_welcome_mails([record]) == {"batchItemFailures": []}
+    monkeypatch.undo()
+    with pytest.raises(Busy):
+        service.welcome(record)
+    assert ses.to() == ["ann@example.com"]
+
+
+def test_failed_send_whose_release_is_throttled_is_still_retried_at_once(
+    service: MailService, ses: FakeSES, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ses.fail = 1
+    real = MailDeliveryModel.delete
+    calls: list[int] = []
+
+    def delete(self: MailDeliveryModel, *args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 1:
+            cause = ClientError({"Error": {"Code": "ThrottlingException", "Message": "s"}}, "D")
+            raise DeleteError("Failed to delete item", cause)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(MailDeliveryModel, "delete", delete)
+    record = _record("INSERT", _subscriber_image(), seq="3")
+    assert service.send_welcome_mails([record]) == {"batchItemFailures": [{"itemIdentifier": "3"}]}
+    # Released on its second try: the retry claims the mail now, not when the lease expires.
+    assert service.send_welcome_mails([record]) == {"batchItemFailures": []}
+    assert ses.to() == ["ann@example.com"]
+
+
+def _faulted(spec: str, handler: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """`handler` as the sandbox's pump invokes it under the lambda fault rule `spec`."""
+    faults = Faults(seed="1")
+    faults.set(spec)
+    invoke = with_faults("h", lambda event, context: handler(event["Records"]), faults)
+    return lambda records: invoke({"Records": records}, None)
+
+
+def test_welcome_crashed_after_ses_took_it_comes_again_and_is_not_sent_again(
+    service: MailService, ses: FakeSES
+) -> None:
+    crashing = _faulted("lambda:*:crash:1", service.send_welcome_mails)
+    record = _record("INSERT", _subscriber_image())
+    with pytest.raises(InjectedCrash):
+        crashing([record])
+    # Lambda delivers the batch again, as after a timeout.
+    assert service.send_welcome_mails([record]) == {"batchItemFailures": []}
+    assert ses.to() == ["ann@example.com"]
+
+
+def test_post_mails_delivered_twice_send_each_mail_once(service: MailService, ses: FakeSES) -> None:
+    _post()
+    _subscriber("a@example.com")
+    _subscriber("b@example.com")
+    twice = _faulted("lambda:*:duplicate:1", service.send_post_mails)
+    message = ("m1", _message("a@example.com", "b@example.com"))
+    assert twice([message]) == {"batchItemFailures": []}
+    assert ses.to() == ["a@example.com", "b@example.com"]

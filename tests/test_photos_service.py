@@ -9,6 +9,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from PIL import Image
 
 from chalicelib.core.errors import NotFound, ValidationError
@@ -17,6 +18,7 @@ from chalicelib.photos.service import PhotoService, thumbnail_key, upload_key
 from chalicelib.photos.thumbnails import EXPIRY_TAG, ThumbnailService, s3_objects
 from chalicelib.store.leases import Busy
 from chalicelib.store.models import PhotoModel
+from sandbox.faults import Faults, with_faults
 from sandbox.resources import Media
 from tests.conftest import UploadPhoto
 from tests.images import jpeg, png
@@ -404,3 +406,65 @@ def test_list_is_newest_first_and_pages(service: PhotoService) -> None:
     second = service.list_photos("alice", limit=2, cursor=first["next_cursor"])
     assert [p["id"] for p in first["items"] + second["items"]] == ids[::-1]
     assert second["next_cursor"] is None
+
+
+def test_failed_thumbnail_write_releases_the_photo_so_the_retry_makes_it_now(
+    *,
+    worker: ThumbnailService,
+    service: PhotoService,
+    s3: Any,
+    media: Media,
+    pending: str,
+    monkeypatch: pytest.MonkeyPatch,
+    upload_photo: UploadPhoto,
+) -> None:
+    upload_photo(jpeg(), pending)
+    real = worker._s3.put_object  # noqa: SLF001
+    failures = [ClientError({"Error": {"Code": "InternalError", "Message": "x"}}, "PutObject")]
+
+    def flaky(**kwargs: Any) -> Any:
+        if failures:
+            raise failures.pop()
+        return real(**kwargs)
+
+    monkeypatch.setattr(worker._s3, "put_object", flaky)  # noqa: SLF001
+    body = _event(media.bucket, upload_key("alice", pending))
+    assert worker.handle_messages([("m1", body)]) == {
+        "batchItemFailures": [{"itemIdentifier": "m1"}]
+    }
+    assert PhotoModel.get("alice", pending).lease_until is None
+    # The message's next receive (a second later in the sandbox) finds the photo free.
+    assert worker.handle_messages([("m1", body)]) == {"batchItemFailures": []}
+    assert service.get("alice", pending)["status"] == "ready"
+    thumbnails = {k for k in _keys(s3, media.bucket) if k.startswith("thumbnails/")}
+    assert thumbnails == {thumbnail_key("alice", pending, s) for s in ("small", "medium", "large")}
+
+
+def test_thumbnail_batch_delivered_twice_makes_one_set(
+    *,
+    worker: ThumbnailService,
+    service: PhotoService,
+    s3: Any,
+    media: Media,
+    pending: str,
+    monkeypatch: pytest.MonkeyPatch,
+    upload_photo: UploadPhoto,
+) -> None:
+    upload_photo(jpeg(), pending)
+    puts: list[str] = []
+    real = worker._s3.put_object  # noqa: SLF001
+
+    def counted(**kwargs: Any) -> Any:
+        puts.append(kwargs["Key"])
+        return real(**kwargs)
+
+    monkeypatch.setattr(worker._s3, "put_object", counted)  # noqa: SLF001
+    faults = Faults(seed="1")
+    faults.set("lambda:*:duplicate:1")
+    twice = with_faults("t", lambda event, _: worker.handle_messages(event["Records"]), faults)
+    body = _event(media.bucket, upload_key("alice", pending))
+    assert twice({"Records": [("m1", body)]}, None) == {"batchItemFailures": []}
+    assert sorted(puts) == sorted(
+        thumbnail_key("alice", pending, s) for s in ("small", "medium", "large")
+    )
+    assert service.get("alice", pending)["status"] == "ready"

@@ -15,7 +15,7 @@ from pynamodb.exceptions import DoesNotExist
 from chalicelib.core import defaults, telemetry, validation
 from chalicelib.core.config import settings
 from chalicelib.photos.service import delete_objects, thumbnail_key, upload_key
-from chalicelib.store import aws, leases, sqs_batches
+from chalicelib.store import aws, leases, outages, sqs_batches
 from chalicelib.store.models import PhotoModel
 from chalicelib.store.storage import conditional
 
@@ -64,8 +64,21 @@ class ThumbnailService:
             return "dropped"
         if item.status != "pending":
             return "duplicate"
-        if not self._claim(item):
+        lease = self._claim(item)
+        if lease is None:
             return "duplicate"
+        try:
+            return self._process(item, bucket, key)
+        except Exception:
+            # The message comes again: its retry must find the photo free, not leased until
+            # the lease expires (by then its receive count would be spent).
+            outages.persistently(
+                lambda: leases.release(item, PhotoModel.lease_until, lease),
+                what=f"release photo {photo_id}",
+            )
+            raise
+
+    def _process(self, item: PhotoModel, bucket: str, key: str) -> str:
         try:
             obj = self._s3.get_object(Bucket=bucket, Key=key)
         except ClientError as e:
@@ -100,8 +113,9 @@ class ThumbnailService:
             delete_objects(self._s3, bucket, keys)
         return outcome
 
-    def _claim(self, item: PhotoModel) -> bool:
-        """Take the lease on a pending photo; False when it is already done, Busy when held."""
+    def _claim(self, item: PhotoModel) -> int | None:
+        """Take the lease on a pending photo: its expiry, None when the photo is done already;
+        Busy when another worker holds it."""
 
         def done() -> bool:
             try:
@@ -110,7 +124,7 @@ class ThumbnailService:
                 return True
             return item.status != "pending"
 
-        taken = leases.claim(
+        return leases.claim(
             item,
             PhotoModel.lease_until,
             now=self._clock(),
@@ -119,7 +133,6 @@ class ThumbnailService:
             done=done,
             what=f"photo {item.photo_id}",
         )
-        return taken is not None
 
     def _finish(
         self,

@@ -49,3 +49,15 @@ def claim(
     if done():
         return None
     raise Busy(f"{what} is being worked on by another worker") from write.error
+
+
+def release(item: Model, lease_until: NumberAttribute, lease: int) -> bool:
+    """Give back a lease `claim` returned, so that a retry can take the work at once rather than
+    when the lease expires; False when it was no longer ours."""
+    with conditional() as write:
+        item.update(
+            actions=[lease_until.remove()],
+            condition=lease_until == lease,
+            add_version_condition=False,
+        )
+    return not write.failed

@@ -8,23 +8,26 @@ Exactly once rests on a claim per mail in the deliveries table, taken before sen
 
 A failed send deletes the claim and is reported for retry, so it is sent on a later try (never
 lost). A duplicate delivery that arrives while the lease is held raises `Busy` and is retried:
-by then the first try has either marked the mail "sent" or released it. The one window we
-accept: a crash (or timeout) after the mail service accepted the mail and before step 3. The
-lease then expires and the retry sends the mail a second time; SES offers no idempotency key
-that would close it.
+by then the first try has either marked the mail "sent" or released it. Once SES has accepted
+the mail, step 3 is tried again through throttling and outages (`outages.persistently`), and if
+it still fails the mail counts as sent rather than failed: a retry could only send it twice.
+The one window we accept: the process dying (a timeout) after the mail service accepted the
+mail and before step 3. The lease then expires and the retry sends the mail a second time; SES
+offers no idempotency key that would close it.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Final, Literal
 
 from pynamodb.exceptions import DeleteError, DoesNotExist
 
 from chalicelib.core import defaults, validation
-from chalicelib.store import leases
+from chalicelib.core.errors import Throttled, Unavailable
+from chalicelib.store import leases, outages
 from chalicelib.store.models import MailDeliveryModel
 from chalicelib.store.storage import conditional, storage_errors
 
@@ -69,8 +72,27 @@ class DeliveryLedger:
         try:
             message_id = send()
         except Exception:
-            _release(claim, lease)
+            outages.persistently(lambda: _release(claim, lease), what=f"release mail {delivery_id}")
             raise
+        try:
+            marked = outages.persistently(
+                lambda: self._mark_sent(claim, lease, message_id, now),
+                what=f"record mail {delivery_id} as sent",
+            )
+        except (Throttled, Unavailable):
+            # SES has the mail: failing the record now would only have it sent again.
+            log.exception("mail %s was sent, but the ledger could not record it", delivery_id)
+            return "sent"
+        if not marked:
+            # Our lease ran out mid-send and another worker took over: it may send again.
+            log.warning("mail %s was sent after its claim expired", delivery_id)
+        return "sent"
+
+    def _mark_sent(
+        self, claim: MailDeliveryModel, lease: int, message_id: str, now: datetime
+    ) -> bool:
+        """Step 3; False when another worker holds the claim by now. Safe to repeat: a write
+        that landed although its answer was lost already carries this message id."""
         with conditional() as write:
             claim.update(
                 actions=[
@@ -80,12 +102,10 @@ class DeliveryLedger:
                     MailDeliveryModel.lease_until.remove(),
                     MailDeliveryModel.expires_at.set(now + DELIVERY_RETENTION),
                 ],
-                condition=MailDeliveryModel.lease_until == lease,
+                condition=(MailDeliveryModel.lease_until == lease)
+                | (MailDeliveryModel.message_id == message_id),
             )
-        if write.failed:
-            # Our lease ran out mid-send and another worker took over: it may send again.
-            log.warning("mail %s was sent after its claim expired", delivery_id)
-        return "sent"
+        return not write.failed
 
 
 def _already_sent(delivery_id: str) -> bool:
