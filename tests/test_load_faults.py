@@ -43,4 +43,4 @@ def test_load_under_every_fault_kind_keeps_every_promise() -> None:
     for rule in ("dynamodb:*:throttle:0.1", "ses:*:throttle:0.3", "lambda:*:crash:0.2"):
         assert injected.get(rule, 0) > 0, said
     assert injected.get("lambda:*:duplicate:0.2", 0) > 0, said
-    assert result.recorder.requests > 100, result.report()
+    assert result.recorder.requests > 50, result.report()
