@@ -4,8 +4,6 @@ kind at once (fixed seed), then every invariant of DESIGN.md "Faults on purpose"
 from __future__ import annotations
 
 import io
-import os
-from unittest import mock
 
 from benchmarks.load import LoadConfig, run
 
@@ -30,8 +28,10 @@ SEED = "19"
 
 def test_load_under_every_fault_kind_keeps_every_promise() -> None:
     out = io.StringIO()
-    with mock.patch.dict(os.environ, {"SANDBOX_FAULTS": FAULTS, "SANDBOX_FAULT_SEED": SEED}):
-        result = run(LoadConfig(seconds=20, users=2, devices=3, seed=int(SEED)), out)
+    config = LoadConfig(
+        seconds=20, users=2, devices=3, seed=int(SEED), faults=FAULTS, fault_seed=SEED
+    )
+    result = run(config, out)
     said = out.getvalue()
     assert result.ok, f"{result.report()}\n{said}"
     # The rules did inject (a run that met no fault would prove nothing).
