@@ -4,13 +4,13 @@ USERS users with DEVICES devices each (default 4 x 4) work for SECONDS (default 
 device pausing about THINK seconds (default 1, 0.5 to 1.5 times that) between actions: client-id
 creates, keyed POST creates, PATCH and DELETE with If-Match, batches of 5-25 queued writes,
 sync pulls, reads and photo uploads. A reader signs up a new address every 3 s and confirms it
-from its mail; an editor publishes a post every 10 s. Every write carries an Idempotency-Key and
-is retried with it on 429/503, a timeout or a dropped connection.
+from its mail; an editor publishes a post every 10 s. Every write carries an Idempotency-Key (a
+batch in each of its requests) and is retried with it on 429/503, a timeout or a dropped connection.
 
 Afterwards: `faults clear` (when the sandbox has faults), a drain (until the event queues are
 empty and the checks pass, or DRAIN seconds), then the checks (benchmarks/load_checks.py). It
 prints requests, status counts and p50/p95/p99 per route, then each failed invariant by item,
-and exits 1 if any failed or any request got a 5xx (but 503) or no answer.
+and exits 1 if any failed or any request got a 5xx (but 503), a 400 or no answer.
 
 Loopback only. Without --sandbox-dir it starts a fresh sandbox of its own on free ports (and
 stops it); with it, it drives the sandbox running there. Importable: `run(LoadConfig(...))`
@@ -96,6 +96,8 @@ class LoadResult:
                 f"{row['p95'] * 1000:>8.1f} {row['p99'] * 1000:>8.1f} {row['max'] * 1000:>8.1f}"
                 f"  {statuses}"
             )
+        items = sorted(rec.items.items())
+        lines.append("requests in batches: " + ", ".join(f"{r} {s}: {n}" for (r, s), n in items))
         if self.failures:
             lines.append(f"invariants: {len(self.failures)} FAILED")
             lines.extend(f"  FAIL {failure}" for failure in self.failures)

@@ -221,13 +221,15 @@ class Checks:
 
 
 def check_errors(recorder: Recorder) -> list[str]:
-    """No 500 from the API (nor any 5xx but a 503), no request left unanswered. S3's own 500
-    and 503 are AWS's answers, retried by the client as AWS asks (the photo checks see whether
-    each upload that S3 took became a ready photo)."""
+    """No 500 from the API (nor any 5xx but a 503), no request left unanswered, and no 400 (in
+    a batch either): the load sends only valid requests, so a 400 is a bug in it or a regression
+    in the API. S3's own 500 and 503 are AWS's answers, retried by the client as AWS asks (the
+    photo checks see whether each upload that S3 took became a ready photo)."""
+    answers = [*recorder.statuses.items(), *recorder.items.items()]
     return [
         f"{route}: {count} answers {status}"
-        for (route, status), count in sorted(recorder.statuses.items())
-        if status in ("timeout", "error")
+        for (route, status), count in sorted(answers)
+        if status in ("timeout", "error", "400")
         or (
             status.startswith("5")
             and status != "503"

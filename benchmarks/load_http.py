@@ -43,12 +43,18 @@ class Recorder:
 
     latencies: dict[str, list[float]] = field(default_factory=dict)
     statuses: Counter[tuple[str, str]] = field(default_factory=Counter)
+    # The statuses of the requests inside batches, by method.
+    items: Counter[tuple[str, str]] = field(default_factory=Counter)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add(self, route: str, status: str, seconds: float) -> None:
         with self._lock:
             self.latencies.setdefault(route, []).append(seconds)
             self.statuses[(route, status)] += 1
+
+    def add_item(self, route: str, status: str) -> None:
+        with self._lock:
+            self.items[(route, status)] += 1
 
     @property
     def requests(self) -> int:
@@ -59,14 +65,6 @@ class Recorder:
         for (_, status), count in self.statuses.items():
             totals[status] += count
         return totals
-
-    def errors(self) -> int:
-        """Attempts answered with a 5xx or not answered at all."""
-        return sum(
-            count
-            for (_, status), count in self.statuses.items()
-            if status in UNSURE or status.startswith("5")
-        )
 
     def table(self) -> list[Json]:
         rows = []
@@ -175,6 +173,11 @@ class Caller:
         return str(response.status_code), Answer(
             response.status_code, parsed, dict(response.headers)
         )
+
+    def record_item(self, route: str, status: int) -> None:
+        """The status of one request inside a batch."""
+        if self._recorder is not None:
+            self._recorder.add_item(route, str(status))
 
     def _record(self, route: str, status: str, start: float) -> None:
         if self._recorder is not None:

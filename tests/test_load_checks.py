@@ -106,16 +106,19 @@ def test_check_mails_wants_one_of_each_and_names_the_subscriber() -> None:
     ]
 
 
-def test_check_errors_names_5xx_and_unanswered_but_not_503() -> None:
+def test_check_errors_names_5xx_400_and_unanswered_but_not_503() -> None:
     recorder = Recorder()
-    for status in ("200", "503", "429", "500", "timeout"):
+    for status in ("200", "503", "429", "500", "timeout", "412"):
         recorder.add("PATCH /todos/{id}", status, 0.1)
+    for status in ("201", "400", "412"):
+        recorder.add_item("batch PUT", status)
     assert check_errors(recorder) == [
         "PATCH /todos/{id}: 1 answers 500",
         "PATCH /todos/{id}: 1 answers timeout",
+        "batch PUT: 1 answers 400",
     ]
     assert recorder.statuses == Counter(
-        {("PATCH /todos/{id}", s): 1 for s in ("200", "503", "429", "500", "timeout")}
+        {("PATCH /todos/{id}", s): 1 for s in ("200", "503", "429", "500", "timeout", "412")}
     )
 
 
