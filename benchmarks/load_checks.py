@@ -69,18 +69,26 @@ def _one_todo(
     key: tuple[str, str], writes: list[Write], unsure: bool, held: Json | None
 ) -> str | None:
     name = f"todo {key[1]} of user {key[0]}"
-    top = max(
-        (w for w in writes if w.version is not None), key=lambda w: w.version or 0, default=None
-    )
     if held is None:
         return f"{name}: acknowledged, but the server does not have it" if writes else None
     if any(w.version is None for w in writes):
-        if held.get("deleted"):
-            return None
-        return f"{name}: DELETE acknowledged, but the server holds version {held['version']}"
+        return _deleted(name, held)
+    top = _highest(writes)
     if held.get("deleted") or top is None:
         return None if unsure else f"{name}: the server holds {held} that no write acknowledged"
     return _live(name, top, unsure, held)
+
+
+def _highest(writes: list[Write]) -> Write | None:
+    """The acknowledged write with the highest version."""
+    return max(writes, key=lambda w: w.version or 0, default=None)
+
+
+def _deleted(name: str, held: Json) -> str | None:
+    """A todo whose DELETE was acknowledged: only its tombstone may remain."""
+    if held.get("deleted"):
+        return None
+    return f"{name}: DELETE acknowledged, but the server holds version {held['version']}"
 
 
 def check_todos(ledger: Ledger, held: dict[tuple[str, str], Json]) -> list[str]:
@@ -113,44 +121,61 @@ def check_keys(ledger: Ledger, held: dict[tuple[str, str], Json]) -> list[str]:
 
 def check_photos(ledger: Ledger, callers: dict[str, Caller], aws: Aws) -> list[str]:
     """Every valid upload is a `ready` photo with one set of thumbnails."""
-    failures = []
-    for sub, photo_id in ledger.photos:
-        answer = callers[sub].call("check", "GET", f"/photos/{photo_id}")
-        photo = answer.body if answer and isinstance(answer.body, dict) else {}
-        if photo.get("status") != "ready":
-            failures.append(f"photo {photo_id} of user {sub}: {photo or answer}, not ready")
-            continue
-        # One object per size the API names, and nothing else under the photo's prefix.
-        sizes = photo.get("thumbnails") or {}
-        listed = aws.s3.list_objects_v2(Bucket=aws.bucket, Prefix=f"thumbnails/{sub}/{photo_id}/")
-        keys = sorted(o["Key"].rsplit("/", 1)[-1] for o in listed.get("Contents", []))
-        if len(sizes) != 3 or keys != sorted(f"{s}.jpg" for s in sizes):
-            failures.append(f"photo {photo_id} of user {sub}: thumbnails {keys}")
-    return failures
+    failures = [_one_photo(callers[sub], aws, sub, photo_id) for sub, photo_id in ledger.photos]
+    return [failure for failure in failures if failure]
+
+
+def _one_photo(caller: Caller, aws: Aws, sub: str, photo_id: str) -> str | None:
+    answer = caller.call("check", "GET", f"/photos/{photo_id}")
+    photo = answer.body if answer and isinstance(answer.body, dict) else {}
+    if photo.get("status") != "ready":
+        return f"photo {photo_id} of user {sub}: {photo or answer}, not ready"
+    # One object per size the API names, and nothing else under the photo's prefix.
+    sizes = photo.get("thumbnails") or {}
+    listed = aws.s3.list_objects_v2(Bucket=aws.bucket, Prefix=f"thumbnails/{sub}/{photo_id}/")
+    keys = sorted(o["Key"].rsplit("/", 1)[-1] for o in listed.get("Contents", []))
+    if len(sizes) != 3 or keys != sorted(f"{s}.jpg" for s in sizes):
+        return f"photo {photo_id} of user {sub}: thumbnails {keys}"
+    return None
 
 
 def check_mails(ledger: Ledger, mails: list[Any]) -> list[str]:
     """One confirmation per sign-up, one welcome per confirmed subscriber and none for the
     others, one mail per (post, subscriber active when it was published), never two."""
-    sent: Counter[tuple[str, str]] = Counter()
-    for mail in mails:
-        for address in mail.to:
-            if address in ledger.signups:
-                sent[(mail.subject, address)] += 1
+    sent: Counter[tuple[str, str]] = Counter(
+        (mail.subject, address)
+        for mail in mails
+        for address in mail.to
+        if address in ledger.signups
+    )
     failures = []
     for address in sorted(ledger.signups):
-        confirms = sum(n for (s, a), n in sent.items() if a == address and s.startswith("Confirm"))
-        welcomes = sum(n for (s, a), n in sent.items() if a == address and s.startswith("Welcome"))
-        if confirms != 1:
-            failures.append(f"subscriber {address}: {confirms} confirmation mails")
-        if welcomes != (1 if address in ledger.confirmed else 0):
-            failures.append(f"subscriber {address}: {welcomes} welcome mails")
-        for title, published in sorted(ledger.posts.items()):
-            count = sent[(f"New post: {title}", address)]
-            confirmed = ledger.confirmed.get(address)
-            expected = confirmed is not None and confirmed < published
-            if count > 1 or (expected and count != 1):
-                failures.append(f"post {title!r}, subscriber {address}: {count} mails")
+        failures += _subscriber_mails(ledger, sent, address)
+        failures += _post_mails(ledger, sent, address)
+    return failures
+
+
+def _subscriber_mails(ledger: Ledger, sent: Counter[tuple[str, str]], address: str) -> list[str]:
+    """One confirmation, and one welcome if (and only if) the address was confirmed."""
+    confirms = sum(n for (s, a), n in sent.items() if a == address and s.startswith("Confirm"))
+    welcomes = sum(n for (s, a), n in sent.items() if a == address and s.startswith("Welcome"))
+    failures = []
+    if confirms != 1:
+        failures.append(f"subscriber {address}: {confirms} confirmation mails")
+    if welcomes != (1 if address in ledger.confirmed else 0):
+        failures.append(f"subscriber {address}: {welcomes} welcome mails")
+    return failures
+
+
+def _post_mails(ledger: Ledger, sent: Counter[tuple[str, str]], address: str) -> list[str]:
+    """One mail per post published after the address was confirmed; never two."""
+    confirmed = ledger.confirmed.get(address)
+    failures = []
+    for title, published in sorted(ledger.posts.items()):
+        count = sent[(f"New post: {title}", address)]
+        expected = confirmed is not None and confirmed < published
+        if count > 1 or (expected and count != 1):
+            failures.append(f"post {title!r}, subscriber {address}: {count} mails")
     return failures
 
 

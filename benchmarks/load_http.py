@@ -29,6 +29,11 @@ MAX_ATTEMPTS = 6
 MAX_BACKOFF = 2.0
 
 
+def maybe_applied(status: str) -> bool:
+    """Whether a write that got this (or nothing) may have been applied all the same."""
+    return status in UNSURE or (status.startswith("5") and status != "503")
+
+
 def percentile(sorted_values: list[float], share: float) -> float:
     """Nearest-rank percentile of an ascending list (share in 0..1)."""
     if not sorted_values:
@@ -132,24 +137,28 @@ class Caller:
         key: str | None = None,
     ) -> Answer | None:
         """The final answer (after retries), or None when none came back."""
-        sent = dict(headers or {})
-        if self.token is not None:
-            sent["Authorization"] = self.token
-        if key is not None:
-            sent["Idempotency-Key"] = key
-        data = None
-        if body is not None:
-            sent["Content-Type"] = "application/json"
-            data = json.dumps(body)
+        sent = self._headers(headers, key, with_body=body is not None)
+        data = None if body is None else json.dumps(body)
         unsure = False
         for attempt in range(MAX_ATTEMPTS):
             status, answer = self._attempt(route, method, f"{self.api}{path}", sent, data)
             if answer is not None and answer.status not in RETRY_STATUSES:
                 return Answer(answer.status, answer.body, answer.headers, unsure)
-            unsure = unsure or status in UNSURE or (status.startswith("5") and status != "503")
-            wait = self._backoff(attempt, answer)
-            time.sleep(wait)
+            unsure = unsure or maybe_applied(status)
+            time.sleep(self._backoff(attempt, answer))
         return None
+
+    def _headers(
+        self, headers: dict[str, str] | None, key: str | None, *, with_body: bool
+    ) -> dict[str, str]:
+        sent = dict(headers or {})
+        if self.token is not None:
+            sent["Authorization"] = self.token
+        if key is not None:
+            sent["Idempotency-Key"] = key
+        if with_body:
+            sent["Content-Type"] = "application/json"
+        return sent
 
     def _attempt(
         self, route: str, method: str, url: str, headers: dict[str, str], data: str | None
