@@ -31,7 +31,7 @@ define install
 endef
 
 .PHONY: help venv install install-sandbox install-deploy chromium client-generators run test lint \
-	typecheck unit fuzz bench load clean package deploy resources cfn-lint
+	typecheck unit fuzz bench load mutate clean package deploy resources cfn-lint
 
 help:
 	@echo "make run    start the local sandbox (moto AWS, API with real Cognito checks); FRESH=1 starts empty"
@@ -39,6 +39,7 @@ help:
 	@echo "make fuzz   schemathesis against a fresh sandbox for FUZZ_SECONDS (600) per caller"
 	@echo "make bench  run the benchmarks under benchmarks/"
 	@echo "make load   60 s of 16 devices' mixed load against a fresh sandbox, then the invariants (LOAD_ARGS)"
+	@echo "make mutate mutation testing of the modules that carry the API's promises (TESTING.md)"
 	@echo "make package STAGE=prod    chalice package with infra/ merged in, then checks (build/STAGE/)"
 	@echo "make deploy STAGE=prod     package, deploy the stack, publish the site, pre-warm"
 	@echo "make resources STAGE=dev   the resources stack for chalice deploy; fills .chalice/config.json"
@@ -132,8 +133,22 @@ LOAD_ARGS ?=
 load: install
 	$(PY) -m benchmarks.load $(LOAD_ARGS)
 
+# Mutation testing (TESTING.md): mutmut on the modules in pyproject.toml's [tool.mutmut], each
+# mutant against the fast tests that reach it; then the score per module, and a failure for any
+# surviving mutant that TESTING.md does not explain. mutants/ is its incremental cache: a rerun
+# tests only the mutants of functions that changed. MUTATE_JOBS workers (default 2).
+MUTATE_JOBS ?= 2
+mutate: install
+	@fresh() { [ -f $(VENV)/.installed-mutate ] && [ -z "$$(find requirements*.txt -newer $(VENV)/.installed-mutate)" ]; }; \
+	if ! fresh; then \
+	  echo "==> Installing requirements-mutate.txt into $(VENV): mutmut"; \
+	  $(PY) -m pip install --disable-pip-version-check --quiet -r requirements-mutate.txt || exit 1; \
+	  touch $(VENV)/.installed-mutate; fi
+	$(VENV)/bin/mutmut run --max-children $(MUTATE_JOBS)
+	$(PY) -m tools.mutation_report
+
 clean:
-	rm -rf $(VENV) .sandbox .mypy_cache .ruff_cache .pytest_cache $(GENERATORS)/node_modules
+	rm -rf $(VENV) .sandbox mutants .mypy_cache .ruff_cache .pytest_cache $(GENERATORS)/node_modules
 
 # Deployment (README, "Deploy"). STAGE is the Chalice stage; MAIL_SENDER the blog's sender
 # (needed on a stage's first deploy); PARAMS template parameters, e.g.

@@ -141,6 +141,20 @@ def test_sync_pages_carry_the_token_to_the_last_page(todos: TodoService, sync: T
     assert {i["id"] for i in items} == ids
 
 
+def test_sync_token_of_a_paged_sync_resumes_from_its_first_page(
+    todos: TodoService, sync: TodoSync, clock: Clock
+) -> None:
+    for n in range(4):
+        todos.create("alice", {"title": f"t{n}"})
+    # Older than the lag, so the token's watermark is past them and they do not come again.
+    clock.tick(SYNC_LAG.total_seconds() + 60)
+    _, token = pull(sync, "alice", None, limit=3)
+    clock.tick(SYNC_LAG.total_seconds() + 60)
+    later, _ = todos.create("alice", {"title": "later"})
+    items, _ = pull(sync, "alice", token)
+    assert [i["id"] for i in items] == [later["id"]]
+
+
 def test_sync_sends_one_query_per_page(
     todos: TodoService, sync: TodoSync, queries: list[str]
 ) -> None:
@@ -179,8 +193,12 @@ def test_sync_token_older_than_tombstones_is_gone(sync: TodoSync, clock: Clock) 
     clock.tick((timedelta(days=30) - SYNC_LAG).total_seconds() - 1)
     pull(sync, "alice", token)
     clock.tick(2)
-    with pytest.raises(Gone, match="without a token"):
+    with pytest.raises(Gone) as gone:
         sync.sync("alice", token=token, cursor=None, limit=10)
+    assert str(gone.value) == (
+        "this sync token is older than the 30 days deletions are kept: "
+        "sync again without a token and replace the local copy"
+    )
 
 
 def test_sync_cursor_of_another_token_is_400(todos: TodoService, sync: TodoSync) -> None:
