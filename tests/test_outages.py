@@ -111,6 +111,20 @@ def test_persistently_gives_up_with_the_last_error() -> None:
         persistently(write, what="w", attempts=3, sleep=lambda _: None)
 
 
+def test_persistently_starts_no_try_after_its_time_is_up() -> None:
+    now = [0.0]
+    tries: list[float] = []
+
+    def write() -> None:
+        tries.append(now[0])
+        now[0] += 4.0  # a slow failure: timeouts and botocore's own retries
+        raise Unavailable("down")
+
+    with pytest.raises(Unavailable):
+        persistently(write, what="w", within=5.0, sleep=lambda _: None, clock=lambda: now[0])
+    assert tries == [0.0, 4.0]
+
+
 def test_persistently_does_not_retry_a_bug() -> None:
     tries: list[int] = []
 

@@ -42,6 +42,8 @@ DOWN = "a service this request needs failed; retry after a short pause"
 # How often `persistently` tries, and its longest pause between tries (seconds).
 PERSIST_ATTEMPTS = 5
 PERSIST_MAX_PAUSE = 1.0
+# No try of `persistently` starts later than this after its first (seconds).
+PERSIST_SECONDS = 5.0
 
 
 def _causes(error: BaseException) -> Iterator[BaseException]:
@@ -108,14 +110,21 @@ def persistently[T](
     *,
     what: str,
     attempts: int = PERSIST_ATTEMPTS,
+    within: float = PERSIST_SECONDS,
     sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
 ) -> T:
     """`write()`, tried again (with full-jitter pauses) while AWS throttles or fails; the last
-    error after `attempts` tries. For writes whose loss costs more than the wait."""
+    error after `attempts` tries, or once `within` seconds have passed (so the whole stays
+    inside a function's timeout: `within` plus one call's budget). For writes whose loss costs
+    more than the wait."""
+    started = clock()
     for attempt in range(1, attempts):
         try:
             return write()
         except (Throttled, Unavailable) as e:
+            if clock() - started >= within:
+                raise
             log.warning("%s: %s (try %d of %d)", what, e, attempt, attempts)
         sleep(random.uniform(0, min(PERSIST_MAX_PAUSE, 0.1 * 2**attempt)))
     return write()
