@@ -19,7 +19,10 @@ REFERENCES = ("cover_photo_id",)
 # Query parameters a request needs with one media type only, which OpenAPI cannot make
 # conditional: RFC 8058's one-click unsubscribe posts a fixed form to the link, whose query
 # carries the token. A valid case gets a token (an unknown one: 404).
-NEEDED_WITH = {("/subscriptions/unsubscribe", "application/x-www-form-urlencoded"): "token"}
+NEEDED_WITH = {
+    ("/subscriptions/unsubscribe", "application/x-www-form-urlencoded"): "token",
+    ("/subscriptions/unsubscribe", "multipart/form-data"): "token",
+}
 # Headers that exclude each other (PUT creates with If-None-Match, replaces with If-Match): a
 # positive case keeps the first.
 EXCLUSIVE_HEADERS = (("If-Match", "If-None-Match"),)

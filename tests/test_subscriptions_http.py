@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import requests
+import urllib3
 from chalice.test import Client
 
 from chalicelib.store.models import SubscriberModel
@@ -125,6 +127,84 @@ def test_one_click_unsubscribe_unknown_token_is_404(client: Client) -> None:
 
 def test_one_click_unsubscribe_without_token_is_400(client: Client) -> None:
     assert_error(_one_click(client, ""), 400, "BadRequestError", "token is required")
+
+
+def _multipart_by_requests() -> tuple[dict[str, str], bytes]:
+    """The one-click form as requests builds multipart/form-data (RFC 7578)."""
+    prepared = requests.Request(
+        "POST", "https://api.example.com/", files={"List-Unsubscribe": (None, "One-Click")}
+    ).prepare()
+    assert isinstance(prepared.body, bytes)
+    return {"Content-Type": prepared.headers["Content-Type"]}, prepared.body
+
+
+def _multipart_by_urllib3() -> tuple[dict[str, str], bytes]:
+    body, content_type = urllib3.encode_multipart_formdata({"List-Unsubscribe": "One-Click"})
+    return {"Content-Type": content_type}, body
+
+
+@pytest.mark.parametrize("build", [_multipart_by_requests, _multipart_by_urllib3])
+def test_one_click_unsubscribe_as_multipart_form_data_is_200(client: Client, build: Any) -> None:
+    # RFC 8058: the body SHOULD be multipart/form-data; it used to be a 415.
+    _subscribe(client, "ann@example.com")
+    token = SubscriberModel.get("ann@example.com").token
+    headers, body = build()
+    for _ in range(2):
+        response = client.http.post(
+            f"/subscriptions/unsubscribe?token={token}", headers=headers, body=body
+        )
+        assert (response.status_code, response.json_body) == (200, {"status": "unsubscribed"})
+    assert SubscriberModel.get("ann@example.com").status == "unsubscribed"
+
+
+def test_one_click_multipart_unknown_token_is_404(client: Client) -> None:
+    headers, body = _multipart_by_requests()
+    response = client.http.post("/subscriptions/unsubscribe?token=nope", headers=headers, body=body)
+    assert_error(response, 404, "NotFoundError", "token not found")
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body", "text"),
+    [
+        ("multipart/form-data", b"List-Unsubscribe=One-Click", "multipart/form-data body is"),
+        ("multipart/form-data; boundary=xyz", b"no parts here", "multipart/form-data body is"),
+        (
+            "multipart/form-data; boundary=xyz",
+            b'--xyz\r\nContent-Disposition: attachment; filename="a"\r\n\r\nx\r\n--xyz--\r\n',
+            "Content-Disposition: form-data",
+        ),
+        ("application/x-www-form-urlencoded", "List-Unsubscribe=Ein-Klick-\u00e4".encode(), "form"),
+    ],
+    ids=["no-boundary", "no-parts", "not-form-data", "not-ascii"],
+)
+def test_one_click_malformed_form_is_400(
+    client: Client, content_type: str, body: bytes, text: str
+) -> None:
+    response = client.http.post(
+        "/subscriptions/unsubscribe?token=abc", headers={"Content-Type": content_type}, body=body
+    )
+    assert_error(response, 400, "BadRequestError", text)
+
+
+@pytest.mark.parametrize("media", ["multipart/form-data", "application/x-www-form-urlencoded"])
+def test_one_click_form_over_the_body_limit_is_413(client: Client, media: str) -> None:
+    if media == "multipart/form-data":
+        body, content_type = urllib3.encode_multipart_formdata({"pad": "x" * 410_000})
+    else:
+        body, content_type = b"pad=" + b"x" * 410_000, media
+    response = client.http.post(
+        "/subscriptions/unsubscribe?token=abc", headers={"Content-Type": content_type}, body=body
+    )
+    assert_error(response, 413, "PayloadTooLargeError", "limit")
+
+
+@pytest.mark.parametrize("media", ["text/plain", "application/xml", "multipart/mixed"])
+def test_one_click_other_content_type_is_415(client: Client, media: str) -> None:
+    response = client.http.post(
+        "/subscriptions/unsubscribe?token=abc", headers={"Content-Type": media}, body=b"x"
+    )
+    assert response.status_code == 415
+    assert response.json_body["Code"] == "UnsupportedMediaType"
 
 
 def test_unsubscribe_is_200(client: Client) -> None:

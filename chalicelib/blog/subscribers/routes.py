@@ -8,22 +8,25 @@ from chalice import Blueprint, Response
 from chalice.app import Request
 
 from chalicelib.blog import deps
+from chalicelib.blog.subscribers import forms
 from chalicelib.web.http import domain_errors, json_body, query
 
 bp = Blueprint(__name__)
 
 JSON = "application/json"
-# RFC 8058 one-click unsubscribe: the mail client POSTs `List-Unsubscribe=One-Click` as a form
-# to the URL of the List-Unsubscribe header, whose query carries the token.
-FORM = "application/x-www-form-urlencoded"
 
 
 def _token_body(request: Request) -> dict[str, Any]:
-    content_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
-    if content_type == FORM:
-        token = query(request, "token")
-        return {} if token is None else {"token": token}
-    return json_body(request)
+    """RFC 8058 one-click unsubscribe: the mail client POSTs `List-Unsubscribe=One-Click` as a
+    form to the URL of the List-Unsubscribe header, whose query carries the token; the site's
+    page POSTs the token as JSON."""
+    content_type = request.headers.get("content-type") or ""
+    if forms.media_type(content_type) not in forms.MEDIA_TYPES:
+        return json_body(request)
+    raw = request.raw_body
+    fields = forms.form_fields(content_type, raw.encode() if isinstance(raw, str) else raw)
+    token = query(request, "token") or fields.get("token")
+    return {} if token is None else {"token": token}
 
 
 @bp.route("/subscriptions", methods=["POST"])
@@ -40,7 +43,7 @@ def confirm_subscription() -> Response:
     return Response(body=result, status_code=200)
 
 
-@bp.route("/subscriptions/unsubscribe", methods=["POST"], content_types=[JSON, FORM])
+@bp.route("/subscriptions/unsubscribe", methods=["POST"], content_types=[JSON, *forms.MEDIA_TYPES])
 @domain_errors
 def unsubscribe() -> Response:
     result = deps.subscriptions().unsubscribe(_token_body(bp.current_request))
