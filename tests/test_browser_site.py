@@ -24,7 +24,6 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
-from sandbox.site import SiteServer
 from tests.e2e import PASSWORD, Sandbox, call
 from tests.helpers import unavailable
 
@@ -114,8 +113,6 @@ class Tab:
 class Site:
     url: str
     api: str
-    # The site the sandbox itself serves (endpoints.json site_url), or None for one of ours.
-    sandbox_site_url: str | None
 
 
 # -- fixtures ---------------------------------------------------------------------------------
@@ -133,18 +130,9 @@ def chromium() -> None:
 
 
 @pytest.fixture(scope="module")
-def site(sandbox: Sandbox) -> Iterator[Site]:
-    """The sandbox's own site when it serves one; until then, one in this process."""
-    served = sandbox.endpoints.get("site_url")
-    if served:
-        yield Site(str(served).rstrip("/"), sandbox.api, str(served).rstrip("/"))
-        return
-    server = SiteServer("127.0.0.1", 0, sandbox.api)
-    server.start()
-    try:
-        yield Site(server.url, sandbox.api, None)
-    finally:
-        server.stop()
+def site(sandbox: Sandbox) -> Site:
+    """The site the sandbox serves (endpoints.json site_url), as `make run` serves it."""
+    return Site(str(sandbox.endpoints["site_url"]).rstrip("/"), sandbox.api)
 
 
 @pytest.fixture(scope="module")
@@ -520,11 +508,8 @@ def page_link(site: Site, mail: dict[str, Any], page: str) -> str:
     found = re.search(rf"https?://[^\s<>]+/{page}\?[^\s<>]+", mail["text"])
     assert found, f"no {page} link in the mail's text:\n{mail['text']}"
     link = found.group(0)
-    if site.sandbox_site_url is not None:
-        assert link.startswith(f"{site.sandbox_site_url}/{page}?"), link
-        return link
-    parts = urlsplit(link)  # our own site stands in for the sandbox's: another origin
-    return f"{site.url}{parts.path}?{parts.query}"
+    assert link.startswith(f"{site.url}/{page}?"), link
+    return link
 
 
 def expect_unsubscribed(tab: Tab, link: str) -> None:
