@@ -201,7 +201,7 @@ def test_publishing_replayed_still_mails_each_subscriber_once(blog: Client, mail
     _create_post(blog, status="published")
     _publish_and_mail(blog, mail, replays=3)
     mails = [m for m in sent_mails() if m.subject.startswith("New post")]
-    assert len(mails) == 5
+    assert sorted(m.to[0] for m in mails) == sorted(emails)
 
 
 def test_publishing_a_draft_later_mails_once(blog: Client, mail: Mail) -> None:

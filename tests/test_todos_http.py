@@ -163,13 +163,14 @@ def test_get_missing_todo_is_404(client: Client) -> None:
     assert_error(client.http.get("/todos/nope", headers=ALICE), 404, "NotFoundError", "nope")
 
 
-@pytest.mark.parametrize("method", ["get", "patch", "delete"])
+@pytest.mark.parametrize("method", ["get", "put", "patch", "delete"])
 def test_another_users_todo_is_404_for_every_method(client: Client, method: str) -> None:
     todo = _create(client)
     call = getattr(client.http, method)
     kwargs: dict[str, Any] = {"headers": BOB}
-    if method == "patch":
-        kwargs["body"] = '{"title": "mine"}'
+    if method in ("put", "patch"):
+        # PUT replaces only with If-Match (with If-None-Match: * it creates Bob's own todo).
+        kwargs = {"headers": {**BOB, "If-Match": '"1"'}, "body": '{"title": "mine"}'}
     assert_error(call(f"/todos/{todo['id']}", **kwargs), 404, "NotFoundError")
     assert client.http.get(f"/todos/{todo['id']}", headers=ALICE).json_body == todo
 
