@@ -126,6 +126,7 @@ bench: install
 	$(PY) benchmarks/thumbnails.py
 	$(PY) benchmarks/posts_cache.py
 	$(PY) benchmarks/offline_sync.py
+	$(PY) benchmarks/signup_timing.py
 
 # A bounded mixed workload (benchmarks/load.py) against a sandbox of its own on free ports, then
 # DESIGN.md's invariants; LOAD_ARGS="--seconds 20 --seed 7 --sandbox-dir .sandbox" and so on.

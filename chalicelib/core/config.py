@@ -14,6 +14,8 @@ DEFAULT_REGION = "us-east-1"
 # sandbox, which serves the API in the same process; moto cannot run Lambda functions).
 WARM_INVOKERS = ("lambda", "in-process")
 LOG_LEVELS = ("INFO", "DEBUG", "WARNING", "ERROR")
+# Above a sign-up's own work (~20 ms in AWS, under 100 ms in a busy sandbox): see Settings.
+SIGN_UP_FLOOR_MS = 250
 # Where metrics go: stdout in embedded metric format (Lambda), or a DEBUG log line (the sandbox,
 # whose output a developer reads).
 METRICS_OUTPUTS = ("stdout", "log")
@@ -55,6 +57,8 @@ class Settings(NamedTuple):
     websocket_management_url: str
     # The oldest X-Client-Version served (a release such as 2.4.0), or "" to serve every one.
     min_client_version: str
+    # A sign-up answers no sooner than this (chalicelib/blog/subscribers/service.py); 0: no floor.
+    sign_up_floor_ms: int
 
 
 class CallBudget(NamedTuple):
@@ -127,8 +131,8 @@ def _choice(name: str, choices: tuple[str, ...]) -> str:
     return value
 
 
-def _count(name: str) -> int:
-    value = os.environ.get(name, "0")
+def _count(name: str, default: int = 0) -> int:
+    value = os.environ.get(name) or str(default)
     if not value.isdigit():
         raise RuntimeError(f"{name} must be a whole number, not {value!r}")
     return int(value)
@@ -158,6 +162,7 @@ def settings() -> Settings:
         user_pool_jwks_url=os.environ.get("USER_POOL_JWKS_URL", ""),
         websocket_management_url=os.environ.get("WEBSOCKET_MANAGEMENT_URL", "").rstrip("/"),
         min_client_version=versions.parse_minimum(os.environ.get("MIN_CLIENT_VERSION", "")),
+        sign_up_floor_ms=_count("SIGN_UP_FLOOR_MS", SIGN_UP_FLOOR_MS),
     )
 
 

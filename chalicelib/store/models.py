@@ -223,8 +223,11 @@ class SubscriberModel(TableModel):
     token = UnicodeAttribute()
     # pending (waiting for confirmation), active or unsubscribed.
     status = UnicodeAttribute()
-    # Grows on every re-subscription: each subscription period gets its own welcome mail.
+    # Grows on every re-subscription (the welcome mail's key before periods had ids).
     generation = NumberAttribute(default=1)
+    # A new id per subscription period, in its mails' ledger keys: a period after a deletion
+    # (TTL, an operator) never meets the old one's. None on items older than the field.
+    period = UnicodeAttribute(null=True)
     # Grows on every confirmation mail asked for: each gets its own delivery.
     confirmations = NumberAttribute(default=0)
     # When the last confirmation mail was asked for (epoch seconds): at most one an hour.
@@ -251,6 +254,8 @@ class MailDeliveryModel(TableModel):
     delivery_id = UnicodeAttribute(hash_key=True)
     state = UnicodeAttribute()
     lease_until = NumberAttribute(null=True)
+    # A mailbox's confirmation window (blog/mail/mailboxes.py): the delivery that holds it.
+    holder = UnicodeAttribute(null=True)
     attempts = NumberAttribute(default=0)
     message_id = UnicodeAttribute(null=True)
     sent_at = UnicodeAttribute(null=True)

@@ -10,10 +10,12 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.blog.mail import content as mail_content
+from chalicelib.blog.mail import mailboxes
 from chalicelib.blog.mail.content import Links, MailContent
 from chalicelib.blog.mail.deliveries import DeliveryLedger
 from chalicelib.blog.mail.fanout import parse_post_mails
 from chalicelib.blog.posts.fields import PUBLISHED
+from chalicelib.blog.subscribers.addresses import mailbox
 from chalicelib.blog.subscribers.service import ACTIVE, PENDING
 from chalicelib.core import defaults, telemetry
 from chalicelib.core.config import settings
@@ -25,6 +27,15 @@ from chalicelib.store.streams import decode, report_failures
 log = logging.getLogger(__name__)
 
 Json = dict[str, Any]
+
+# What the ledger records as a confirmation's message id when its mailbox's limit held it back.
+RATE_LIMITED = "rate-limited"
+
+
+def _period(subscriber: SubscriberModel) -> str:
+    """A confirmation's ledger key: per subscription period (items older than period ids count
+    by address alone, as their ledger entries do)."""
+    return f"{subscriber.email}#{subscriber.period}" if subscriber.period else subscriber.email
 
 
 class DeliveryFailed(Exception):
@@ -50,6 +61,7 @@ class MailService:
             log.warning("API_URL is not set: mails go out without one-click unsubscribe headers")
         self.links = Links(site_url or settings().site_url, api_url or None)
         self._ledger = DeliveryLedger(clock=clock)
+        self._clock = clock
 
     # -- confirmation and welcome mails (subscribers stream) ------------------------------------
 
@@ -68,14 +80,26 @@ class MailService:
         if change.event not in ("INSERT", "MODIFY") or new is None:
             return "ignored"
         if new.status == PENDING and (old is None or old.confirmations != new.confirmations):
-            kind, delivery = "confirmation", f"confirm#{new.email}#{new.confirmations}"
+            delivery = f"confirm#{_period(new)}#{new.confirmations}"
             content = mail_content.confirmation(self.links, new.token)
+            send = partial(self._confirm, delivery, new.address, content)
         elif new.status == ACTIVE and (old is None or old.status != ACTIVE):
-            kind, delivery = "welcome", f"welcome#{new.email}#{new.generation}"
+            # Before periods had ids, the generation counted them.
+            delivery = f"welcome#{new.email}#{new.period or new.generation}"
             content = mail_content.welcome(self.links, new.token)
+            send = partial(self._send, "welcome", new.address, content)
         else:
             return "ignored"
-        return self._ledger.deliver(delivery, partial(self._send, kind, new.address, content))
+        return self._ledger.deliver(delivery, send)
+
+    def _confirm(self, delivery: str, address: str, content: MailContent) -> str:
+        """Send a confirmation unless its mailbox had one within the hour; either way the
+        ledger then holds the delivery as done (a limited one is not tried again)."""
+        if not mailboxes.admit(mailbox(address), delivery, self._clock()):
+            log.info("confirmation not sent: its mailbox had one within the hour")
+            telemetry.count("Mails", Outcome="rate-limited", Kind="confirmation")
+            return RATE_LIMITED
+        return self._send("confirmation", address, content)
 
     # -- new-post mails (SQS) -----------------------------------------------------------------
 

@@ -54,3 +54,18 @@ def _ascii_domain(domain: str) -> str:
     ):
         raise ValidationError(f"{_NOT_AN_ADDRESS}: {domain!r} is not a valid domain name")
     return ascii_domain
+
+
+# Domains whose mailboxes ignore dots in the local part (Gmail's own, and its old name).
+_DOTLESS = {"gmail.com": "gmail.com", "googlemail.com": "gmail.com"}
+
+
+def mailbox(address: str) -> str:
+    """The mailbox an address is delivered to, as providers deliver it: lowercased, without a
+    sub-address tag (ann+news@ is ann@, RFC 5233) and, where the domain is known to ignore dots,
+    without them (a.n.n@gmail.com is ann@gmail.com). For rate limits, never for sending."""
+    local, _, domain = address.lower().rpartition("@")
+    base = local.split("+", 1)[0] or local
+    if domain in _DOTLESS:
+        base, domain = base.replace(".", "") or base, _DOTLESS[domain]
+    return f"{base}@{domain}"

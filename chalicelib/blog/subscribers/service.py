@@ -3,6 +3,10 @@
 A sign-up stores a pending subscriber; the subscribers stream then sends the confirmation mail
 (one per increase of `confirmations`). Confirming makes the address active, which the stream
 answers with the welcome mail. Pending addresses get no post mails and expire by TTL.
+
+Each subscription period (from a sign-up of an address that had none, or had unsubscribed,
+until it unsubscribes or its item is deleted) has an id of its own, `period`: the mails of a
+period are keyed by it in the delivery ledger, so a new period never meets an old one's.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import hmac
 import re
 import secrets
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -19,6 +24,7 @@ from pynamodb.expressions.update import Action
 
 from chalicelib.blog.subscribers.addresses import normalise_email
 from chalicelib.core import defaults, validation
+from chalicelib.core.config import settings
 from chalicelib.core.errors import NotFound, ValidationError
 from chalicelib.store.models import SubscriberModel
 from chalicelib.store.storage import conditional, storage_errors
@@ -56,22 +62,56 @@ class SubscriptionService:
         *,
         clock: defaults.Clock = defaults.utcnow,
         new_token: Callable[[], str] = new_token,
+        floor: float | None = None,
+        timer: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._clock = clock
         self._new_token = new_token
+        # Every sign-up answers no sooner than `floor` seconds (the stage's SIGN_UP_FLOOR_MS)
+        # after it started. The states do the same work, but a write that lands takes longer
+        # than one its condition refuses: the difference hides under the floor.
+        self._floor = settings().sign_up_floor_ms / 1000 if floor is None else floor
+        self._timer, self._sleep = timer, sleep
 
     def subscribe(self, data: Json) -> Json:
-        """Always the same answer, so the API never tells whether an address was subscribed."""
+        """Always the same answer after the same work (one consistent read and one conditional
+        write whatever the address's state) and no sooner than the floor, so that neither the
+        answer nor how long it takes tells whether an address was subscribed."""
+        started = self._timer()
         validation.reject_unknown(data, ("email",))
         if "email" not in data:
             raise ValidationError("email is required")
         address, email = normalise_email(data["email"])
+        self._sign_up(email, address)
+        self._sleep(max(0.0, self._floor - (self._timer() - started)))
+        return {"status": PENDING}
+
+    def _sign_up(self, email: str, address: str) -> None:
         now = self._clock()
+        try:
+            with storage_errors():
+                current = SubscriberModel.get(email, consistent_read=True)
+        except DoesNotExist:
+            current = None
+        with conditional():
+            # A lost race (another sign-up of the address in between) changes nothing: the
+            # one that won asked for the mail.
+            if current is None:
+                # The INSERT on the table's stream is what sends the confirmation mail.
+                self._new_period(email, address, now).save(
+                    condition=SubscriberModel.email.does_not_exist()
+                )
+            else:
+                self._ask_again(email, address, now, restart=current.status == UNSUBSCRIBED)
+
+    def _new_period(self, email: str, address: str, now: datetime) -> SubscriberModel:
         stamp = validation.format_time(now)
-        item = SubscriberModel(
+        return SubscriberModel(
             email,
             address=address,
             token=self._new_token(),
+            period=defaults.new_id(),
             status=PENDING,
             generation=1,
             confirmations=1,
@@ -80,46 +120,36 @@ class SubscriptionService:
             created_at=stamp,
             updated_at=stamp,
         )
-        with conditional() as write:
-            # The INSERT on the table's stream is what sends the confirmation mail.
-            item.save(condition=SubscriberModel.email.does_not_exist())
-        if write.failed:
-            self._ask_again(email, address, now)
-        return {"status": PENDING}
 
-    def _ask_again(self, email: str, address: str, now: datetime) -> None:
+    def _ask_again(self, email: str, address: str, now: datetime, *, restart: bool) -> None:
         """Another confirmation mail for an address that is not active, at most one an hour.
 
         A pending address gets its link again, valid 7 days from now; one that unsubscribed
-        starts a new subscription period with a new token. An active address is left alone.
+        (`restart`) starts a new subscription period with a new token. An active address gets
+        the same write, which its condition refuses: the same work, and nothing changes.
         """
         quiet = SubscriberModel.requested_at.does_not_exist() | (
             SubscriberModel.requested_at < _epoch(now - CONFIRMATION_INTERVAL)
         )
-        again: list[Action] = [
+        actions: list[Action] = [
             SubscriberModel.confirmations.add(1),
             SubscriberModel.requested_at.set(_epoch(now)),
             SubscriberModel.expires_at.set(now + CONFIRM_WITHIN),
             SubscriberModel.address.set(address),
             SubscriberModel.updated_at.set(validation.format_time(now)),
         ]
-        with conditional() as write:
-            SubscriberModel(email).update(
-                actions=again, condition=(SubscriberModel.status == PENDING) & quiet
-            )
-        if not write.failed:
-            return
-        with conditional():
-            SubscriberModel(email).update(
-                actions=[
-                    *again,
-                    SubscriberModel.status.set(PENDING),
-                    SubscriberModel.token.set(self._new_token()),
-                    SubscriberModel.generation.add(1),
-                    SubscriberModel.unsubscribed_at.remove(),
-                ],
-                condition=(SubscriberModel.status == UNSUBSCRIBED) & quiet,
-            )
+        if restart:
+            actions += [
+                SubscriberModel.status.set(PENDING),
+                SubscriberModel.token.set(self._new_token()),
+                SubscriberModel.period.set(defaults.new_id()),
+                SubscriberModel.generation.add(1),
+                SubscriberModel.unsubscribed_at.remove(),
+            ]
+        SubscriberModel(email).update(
+            actions=actions,
+            condition=(SubscriberModel.status == (UNSUBSCRIBED if restart else PENDING)) & quiet,
+        )
 
     def confirm(self, data: Json) -> Json:
         """Idempotent: a confirmed token answers "active" ever after; unknown or expired is 404."""
