@@ -140,12 +140,33 @@ def test_put_with_a_tag_in_if_none_match_is_400(
     assert_error(_put(client, "abc", {"title": "t"}, headers), 400, "BadRequestError", text)
 
 
-def test_put_with_both_preconditions_is_412_or_404(client: Client) -> None:
-    both = {**CREATE, "If-Match": '"1"'}
-    assert_error(_put(client, "abc", {"title": "t"}, both), 404, "NotFoundError")
+@pytest.mark.parametrize("if_match", ['"1"', "*", '"7", "1"'])
+def test_put_with_both_preconditions_is_412_whatever_the_todo(
+    client: Client, if_match: str
+) -> None:
+    # DESIGN: 412 whenever both are sent; it was a 404 while the todo did not exist.
+    both = {**CREATE, "If-Match": if_match}
+    body = assert_error(_put(client, "abc", {"title": "t"}, both), 412, "PreconditionFailedError")
+    assert body["Current"] is None
     _put(client, "abc", {"title": "t"}, CREATE)
     body = assert_error(_put(client, "abc", {"title": "u"}, both), 412, "PreconditionFailedError")
     assert body["Current"]["title"] == "t"
+    client.http.delete("/todos/abc", headers=ALICE)
+    body = assert_error(_put(client, "abc", {"title": "u"}, both), 412, "PreconditionFailedError")
+    assert body["Current"]["deleted"] is True
+    # Another user's todo of that id is none of this user's: null, as for a missing one.
+    body = assert_error(
+        _put(client, "abc", {"title": "u"}, both, BOB), 412, "PreconditionFailedError"
+    )
+    assert body["Current"] is None
+
+
+def test_batch_put_with_both_preconditions_is_412_as_alone(client: Client) -> None:
+    request = {**_create_request(1, "abc"), "headers": {**CREATE, "If-Match": '"1"'}}
+    (answer,) = _batch(client, [request]).json_body["responses"]
+    assert answer["status"] == 412
+    assert answer["body"]["Code"] == "PreconditionFailedError"
+    assert answer["body"]["Current"] is None
 
 
 def test_batch_if_match_compares_strongly_as_alone(client: Client) -> None:

@@ -91,10 +91,12 @@ class TodoService:
             if if_none_match != ANY_VERSION:
                 raise ValidationError("PUT creates with If-None-Match: *, replaces with If-Match")
             if if_match is not None:
-                # RFC 9110: If-Match needs the todo to exist, If-None-Match: * needs it not to.
+                # RFC 9110: If-Match needs the todo to exist, If-None-Match: * needs it not to:
+                # 412 whatever the todo's state, with the todo, its tombstone or null as Current.
                 raise PreconditionFailed(
-                    "If-Match and If-None-Match: * cannot both hold; the todo is in Current",
-                    todo_items.to_json(self._load_any(user_id, todo_id)),
+                    "If-Match and If-None-Match: * cannot both hold; send one: the todo (null "
+                    "when there is none) is in Current",
+                    self._current(user_id, todo_id),
                 )
             return self._create_with_id(user_id, todo_id, fields, key), True
         if if_match is None:
@@ -191,6 +193,13 @@ class TodoService:
         idempotency.commit([(item, condition)], [idempotency.Receipt(key, answer, self._clock())])
 
     # -- reads ------------------------------------------------------------------------------
+
+    def _current(self, user_id: str, todo_id: str) -> Json | None:
+        """The todo or its tombstone as JSON, or None when the user has no todo of this id."""
+        try:
+            return todo_items.to_json(self._load_any(user_id, todo_id))
+        except NotFound:
+            return None
 
     def _load_any(self, user_id: str, todo_id: str) -> TodoModel:
         """The todo or its tombstone."""

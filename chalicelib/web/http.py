@@ -59,7 +59,8 @@ def error_envelope(error: errors.DomainError) -> tuple[int, dict[str, Any]]:
         (400, "BadRequestError"),
     )
     body: dict[str, Any] = {"Code": code, "Message": str(error)}
-    if isinstance(error, errors.PreconditionFailed) and error.current is not None:
+    if isinstance(error, errors.PreconditionFailed):
+        # Always there on a 412, null when there is nothing (PUT with both preconditions).
         body["Current"] = error.current
     return status, body
 
