@@ -6,8 +6,10 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 from tests.conftest import ROOT
+from tools import importtime
 
 # markdown_it and nh3 render posts: only a write loads them.
 FORBIDDEN = (
@@ -22,6 +24,10 @@ FORBIDDEN = (
     "markdown_it",
     "nh3",
 )
+
+
+def _environment() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
 
 
 def test_import_app_loads_no_heavy_modules() -> None:
@@ -49,3 +55,28 @@ def test_import_app_does_no_io_or_config_reads() -> None:
         check=True,
     )
     assert int(result.stdout) >= 3
+
+
+def test_import_app_pulls_in_no_heavy_module_through_our_code() -> None:
+    # Whatever a library itself needs (chalice imports decimal) is not ours to save.
+    tree = importtime.parse(importtime.report("import app", ROOT, _environment()))
+    blamed = importtime.heavy_imports(tree)
+    assert blamed == {}, "; ".join(
+        f"{who} imports {module} at `import app`: import it where it is used"
+        for module, who in sorted(blamed.items())
+    )
+
+
+def test_importtime_names_the_module_of_ours_that_pulls_a_heavy_one(tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text("import chalice\nfrom chalicelib import rows, ws\n")
+    (tmp_path / "chalicelib").mkdir()
+    (tmp_path / "chalicelib" / "__init__.py").write_text("")
+    # A WebSocket module that verifies tokens at import, and a dataclass at module level.
+    (tmp_path / "chalicelib" / "ws.py").write_text("import json\nimport jwt\n")
+    (tmp_path / "chalicelib" / "rows.py").write_text("from dataclasses import dataclass\n")
+    tree = importtime.parse(importtime.report("import app", tmp_path, _environment()))
+    blamed = importtime.heavy_imports(tree)
+    assert blamed["jwt"] == "chalicelib.ws"
+    assert blamed["dataclasses"] == blamed["inspect"] == "chalicelib.rows"
+    assert "decimal" in tree
+    assert "decimal" not in blamed  # chalice's own need
