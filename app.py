@@ -7,7 +7,7 @@ from typing import Any
 from chalice import Rate
 from chalice.app import CloudWatchEvent, DynamoDBEvent, SQSEvent, WebsocketEvent
 
-from chalicelib import __version__
+from chalicelib import __version__, snapstart
 from chalicelib.blog import deps as blog
 from chalicelib.blog.posts import routes as post_routes
 from chalicelib.blog.subscribers import routes as subscriber_routes
@@ -129,3 +129,8 @@ def poke_devices(event: DynamoDBEvent) -> dict[str, Any]:
 @app.schedule(Rate(5, unit=Rate.MINUTES), description="Keeps WARM_CONCURRENCY API containers warm")
 def warm_api(event: CloudWatchEvent) -> dict[str, Any]:
     return warmer().warm()
+
+
+# Where Lambda SnapStart runs this function: load everything before the snapshot, and make each
+# restored container its own (chalicelib/snapstart.py). Elsewhere, nothing.
+snapstart.register()

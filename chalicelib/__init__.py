@@ -3,6 +3,8 @@
 Layers, top to bottom; a module imports only from its own layer or below (function-level
 imports count too), checked by import-linter (pyproject.toml) and tests/test_layout.py:
 
+- `chalicelib.snapstart`: the Lambda SnapStart hooks (the preload before the snapshot, what a
+  restored container redoes).
 - `chalicelib.warm`: the warm-up answer, the warmer and the preload of every domain.
 - `chalicelib.todos`, `chalicelib.photos`, `chalicelib.blog`, `chalicelib.realtime`: one
   package per domain, each with its routes (blueprints) or socket adapters, services and `deps`

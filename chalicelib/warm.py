@@ -26,8 +26,7 @@ MAX_HOLD_MS = 1000
 HOLD_MS = 200
 
 # Not uuid: importing it (and platform) costs every cold start a millisecond or two.
-CONTAINER_ID = os.urandom(16).hex()
-_state = {"cold": True}
+_state: dict[str, Any] = {"cold": True, "container": os.urandom(16).hex()}
 # One invocation at a time per Lambda container; the lock is for local servers with threads.
 _lock = threading.Lock()
 
@@ -63,6 +62,14 @@ def preload() -> None:
         model._get_connection().connection.client  # noqa: B018, SLF001
 
 
+def restored() -> None:
+    """A container restored from a SnapStart snapshot (taken after `preload`) is warm, and
+    has its own id: the warmer counts containers by it, and the snapshot's is everyone's."""
+    with _lock:
+        _state["cold"] = False
+        _state["container"] = os.urandom(16).hex()
+
+
 def answer(event: dict[str, Any], function_name: str) -> dict[str, Any]:
     """Load what a first request needs (only once), hold briefly, say whether we were cold."""
     from chalicelib.core import telemetry  # noqa: PLC0415
@@ -79,7 +86,8 @@ def answer(event: dict[str, Any], function_name: str) -> dict[str, Any]:
     if isinstance(hold, int) and not isinstance(hold, bool) and hold > 0:
         # Held open, concurrent invocations cannot reuse this container: each lands on its own.
         time.sleep(min(hold, MAX_HOLD_MS) / 1000)
-    return {"warm": True, "cold": was_cold, "container": CONTAINER_ID, "function": function_name}
+    container = _state["container"]
+    return {"warm": True, "cold": was_cold, "container": container, "function": function_name}
 
 
 class WarmableChalice(Chalice):

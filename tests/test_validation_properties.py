@@ -180,3 +180,10 @@ def test_entity_tags_are_total(header: str, weak: bool) -> None:
 def test_entity_tags_compare_as_rfc_9110_says(header: str, weak: bool, expected: Any) -> None:
     tags = entity_tags(header, weak=weak)
     assert tags == (expected if expected == "*" else frozenset(expected))
+
+
+def test_whitespace_is_every_unicode_space_and_the_byte_order_mark() -> None:
+    # Written out in validation.py (computing it cost every cold start ~1 ms): it must stay true.
+    spaces = {chr(c) for c in range(0x110000) if chr(c).isspace()}
+    assert set(v.WHITESPACE) == spaces | {"\ufeff"}
+    assert len(v.WHITESPACE) == len(set(v.WHITESPACE))

@@ -83,7 +83,7 @@ def test_api_answers_warm_event_before_routing(monkeypatch: pytest.MonkeyPatch) 
     from app import app  # noqa: PLC0415
 
     loaded: list[bool] = []
-    monkeypatch.setattr(warm, "_state", {"cold": True})
+    monkeypatch.setitem(warm._state, "cold", True)  # noqa: SLF001
     monkeypatch.setattr(warm, "preload", lambda: loaded.append(True))
     first = app(warm.warm_event(0), None)
     second = app(warm.warm_event(0), None)
@@ -113,7 +113,7 @@ def test_warmer_invokes_in_process_when_the_setting_says_so(
     from chalicelib.core import config  # noqa: PLC0415
 
     monkeypatch.setenv("WARM_INVOKER", "in-process")
-    monkeypatch.setattr(warm, "_state", {"cold": True})
+    monkeypatch.setitem(warm._state, "cold", True)  # noqa: SLF001
     monkeypatch.setattr(warm, "preload", lambda: None)
     config.reset()
     try:

@@ -24,8 +24,9 @@ log = logging.getLogger(__name__)
 NAMESPACE = "MyTodoList"
 # What may never reach a log line: e-mail addresses and JWTs (Cognito tokens), wherever they
 # come from (our messages, an exception's text, a library's warning).
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-_JWT = re.compile(r"\beyJ[\w-]{8,}\.[\w-]{8,}\.[\w-]*")
+# Texts, compiled by `re` on first use: not at `import app`.
+_EMAIL = r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
+_JWT = r"\beyJ[\w-]{8,}\.[\w-]{8,}\.[\w-]*"
 _state = {"cold": True, "configured": False}
 
 
@@ -37,7 +38,7 @@ def take_cold_start() -> bool:
 
 
 def redact(text: str) -> str:
-    return _JWT.sub("<token>", _EMAIL.sub("<email>", text))
+    return re.sub(_JWT, "<token>", re.sub(_EMAIL, "<email>", text))
 
 
 class RedactedError(Exception):

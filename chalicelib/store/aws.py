@@ -1,9 +1,12 @@
 """AWS clients built with botocore on first use and cached (boto3 is never imported), each
-bounded by the function's call budget; and the cursor secret, read once per container."""
+bounded by the function's call budget, their credentials looked up on their first request; and
+the cursor secret, read once per container. `forget_secrets` and `close_connections` are what a
+container restored from a SnapStart snapshot runs before its first request."""
 
 from __future__ import annotations
 
 import threading
+import weakref
 from typing import Any
 
 from botocore.config import Config
@@ -11,17 +14,22 @@ from botocore.session import get_session
 
 from chalicelib.core import registry
 from chalicelib.core.config import call_budget, check_secret, settings
+from chalicelib.store.credentials import defer
 
 # botocore sessions are not thread-safe: clients are built from the one session under this lock
 # (Lambda runs one thread; the sandbox serves requests on several).
 _LOCK = threading.RLock()
+# Every client built (ours and PynamoDB's), to close their pooled connections after a restore.
+_BUILT: weakref.WeakSet[Any] = weakref.WeakSet()
 
 
 @registry.service
 def session() -> Any:
     """The process's one botocore session, for every client and every PynamoDB connection: each
     new session would load credentials, endpoints and service data again."""
-    return get_session()
+    built = get_session()
+    defer(built)
+    return built
 
 
 def client(service: str, endpoint_url: str | None = None) -> Any:
@@ -38,7 +46,7 @@ def bind(connection: Any) -> None:
     if getattr(local, "session", None) is None:
         with _LOCK:
             local.session = session()
-            connection.client  # noqa: B018 - built here, not later outside the lock
+            _BUILT.add(connection.client)  # built here, not later outside the lock
 
 
 @registry.service
@@ -53,9 +61,11 @@ def _client(service: str, endpoint_url: str | None) -> Any:
         retries={"mode": "standard", "total_max_attempts": budget.max_attempts},
         **extra,  # type: ignore[arg-type]
     )
-    return session().create_client(
+    built = session().create_client(
         service, region_name=settings().region, config=config, endpoint_url=endpoint_url
     )
+    _BUILT.add(built)
+    return built
 
 
 @registry.service
@@ -69,3 +79,18 @@ def cursor_secret() -> bytes:
         raise RuntimeError("set CURSOR_SECRET_ARN (deployed stages) or CURSOR_SECRET (local)")
     answer = client("secretsmanager").get_secret_value(SecretId=config.cursor_secret_arn)
     return check_secret("the secret at CURSOR_SECRET_ARN", answer["SecretString"])
+
+
+def forget_secrets() -> None:
+    """Forget the cursor key and the AWS credentials: both are looked up again when needed."""
+    cursor_secret.cache_clear()
+    with _LOCK:
+        session().get_credentials().forget()
+
+
+def close_connections() -> None:
+    """Close every built client's pooled connections (they reopen on the next request): a
+    snapshot's sockets are not this container's."""
+    with _LOCK:
+        for built in list(_BUILT):
+            built.close()

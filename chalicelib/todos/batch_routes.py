@@ -18,7 +18,7 @@ MAX_REQUESTS = 25
 MAX_REQUEST_ID = 64
 METHODS = ("PUT", "PATCH", "DELETE")
 REQUEST_FIELDS = ("id", "method", "url", "headers", "body")
-_URL = re.compile(r"/todos/([^/?#]+)")
+_URL = r"/todos/([^/?#]+)"  # compiled by `re` on first use, not at `import app`
 # Marks the first answer to an Idempotency-Key, sent again for a retry.
 REPLAYED = "Idempotent-Replayed"
 
@@ -71,7 +71,7 @@ def _request(request: Json) -> TodoRequest | DomainError:
         if method not in METHODS:
             raise ValidationError(f"method must be one of {', '.join(METHODS)}")
         url = request.get("url")
-        match = _URL.fullmatch(url) if isinstance(url, str) else None
+        match = re.fullmatch(_URL, url) if isinstance(url, str) else None
         if match is None:
             raise ValidationError("url must be /todos/{id}")
         headers = _headers(request.get("headers"))

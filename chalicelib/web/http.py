@@ -150,10 +150,9 @@ def etag(tag: object) -> str:
 
 
 # RFC 9110, section 8.8.3: entity-tag = [ "W/" ] DQUOTE *etagc DQUOTE, in a list (5.6.1) whose
-# empty elements are allowed.
+# empty elements are allowed. Texts, compiled by `re` on first use: not at `import app`.
 _TAG = r'(W/)?"([\x21\x23-\x7e\x80-\xff]*)"'
-_TAG_LIST = re.compile(rf"[ \t,]*{_TAG}(?:[ \t]*,[ \t,]*{_TAG})*[ \t,]*")
-_TAG_ITEM = re.compile(_TAG)
+_TAG_LIST = rf"[ \t,]*{_TAG}(?:[ \t]*,[ \t,]*{_TAG})*[ \t,]*"
 
 
 def entity_tags(header: str | None, *, weak: bool = False) -> IfMatch:
@@ -166,9 +165,9 @@ def entity_tags(header: str | None, *, weak: bool = False) -> IfMatch:
         return None
     if header.strip(" \t") == "*":
         return "*"
-    if not _TAG_LIST.fullmatch(header):
+    if not re.fullmatch(_TAG_LIST, header):
         return frozenset()
-    found = _TAG_ITEM.finditer(header)
+    found = re.finditer(_TAG, header)
     return frozenset(tag.group(2) for tag in found if weak or not tag.group(1))
 
 
