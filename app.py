@@ -7,7 +7,7 @@ from typing import Any
 from chalice import Rate
 from chalice.app import CloudWatchEvent, DynamoDBEvent, SQSEvent, WebsocketEvent
 
-from chalicelib import __version__, snapstart
+from chalicelib import __version__, register_snapstart_hooks
 from chalicelib.blog import deps as blog
 from chalicelib.blog.posts import routes as post_routes
 from chalicelib.blog.subscribers import routes as subscriber_routes
@@ -133,4 +133,4 @@ def warm_api(event: CloudWatchEvent) -> dict[str, Any]:
 
 # Where Lambda SnapStart runs this function: load everything before the snapshot, and make each
 # restored container its own (chalicelib/snapstart.py). Elsewhere, nothing.
-snapstart.register()
+register_snapstart_hooks()

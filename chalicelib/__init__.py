@@ -20,3 +20,15 @@ one place that wires handlers (registers each domain's blueprint and event handl
 """
 
 __version__ = "0.1.0"
+
+
+def register_snapstart_hooks() -> bool:
+    """Register `chalicelib.snapstart`'s hooks where Lambda SnapStart runs (its runtime alone has
+    `snapshot_restore_py`). Elsewhere it imports nothing more: every cold start runs this."""
+    try:
+        import snapshot_restore_py  # type: ignore[import-not-found]  # noqa: F401, PLC0415
+    except ImportError:
+        return False
+    from chalicelib import snapstart  # noqa: PLC0415 - loaded before the snapshot, not at import
+
+    return snapstart.register()

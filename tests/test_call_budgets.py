@@ -74,7 +74,10 @@ def test_boto_clients_take_the_functions_budget(monkeypatch: pytest.MonkeyPatch)
     finally:
         registry.reset()
     budget = config.CALL_BUDGETS["make_thumbnails"]
-    assert (client_config.connect_timeout, client_config.read_timeout) == budget[:2]
+    assert (client_config.connect_timeout, client_config.read_timeout) == (
+        budget.connect_timeout,
+        budget.read_timeout,
+    )
     assert client_config.retries == {"mode": "standard", "total_max_attempts": 3}
 
 
@@ -83,5 +86,8 @@ def test_models_take_the_budget(model: type) -> None:
     # Built in this process, outside Lambda: the local budget (a Lambda function gets its own).
     budget = config.LOCAL_CALL_BUDGET
     meta = model.Meta  # type: ignore[attr-defined]
-    assert (meta.connect_timeout_seconds, meta.read_timeout_seconds) == budget[:2]
+    assert (meta.connect_timeout_seconds, meta.read_timeout_seconds) == (
+        budget.connect_timeout,
+        budget.read_timeout,
+    )
     assert meta.max_retry_attempts == budget.max_attempts - 1

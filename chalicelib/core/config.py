@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from functools import lru_cache
-from typing import Final, NamedTuple
+from typing import Final
 
 from chalicelib.core import versions
 
@@ -25,10 +25,13 @@ PLACEHOLDER = "set-by-make-resources"
 TEMPLATE_FILLS_PLACEHOLDERS = "MYTODOLIST_TEMPLATE_FILLS_PLACEHOLDERS"
 
 
-# NamedTuples, not dataclasses: app.py imports this module, and dataclasses costs every cold
-# start several milliseconds (it imports inspect).
-class Settings(NamedTuple):
-    # Table names are not here: PynamoDB models read theirs when their classes are built.
+# Plain classes with slots: app.py imports this module, and building a NamedTuple class costs
+# every cold start a fraction of a millisecond per class (a dataclass several milliseconds: it
+# imports inspect). Settings are read once per container, by settings() alone.
+class Settings:
+    """The stage's settings (table names are not here: PynamoDB models read theirs when their
+    classes are built)."""
+
     stage: str
     region: str
     log_level: str
@@ -59,14 +62,36 @@ class Settings(NamedTuple):
     min_client_version: str
     # A sign-up answers no sooner than this (chalicelib/blog/subscribers/service.py); 0: no floor.
     sign_up_floor_ms: int
+    __slots__ = tuple(__annotations__)
+
+    def __init__(self, **values: str | int) -> None:
+        missing = set(self.__slots__) - set(values)
+        if missing:
+            raise TypeError(f"Settings without {', '.join(sorted(missing))}")
+        for name, value in values.items():
+            setattr(self, name, value)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if hasattr(self, name):
+            raise AttributeError(f"Settings are read once: {name} cannot change")
+        super().__setattr__(name, value)
 
 
-class CallBudget(NamedTuple):
+class CallBudget:
     """How long one AWS call may take: per attempt, and how many attempts (the first included)."""
 
-    connect_timeout: float
-    read_timeout: float
-    max_attempts: int
+    __slots__ = ("connect_timeout", "max_attempts", "read_timeout")
+
+    def __init__(self, *, connect_timeout: float, read_timeout: float, max_attempts: int) -> None:
+        self.connect_timeout = connect_timeout
+        self.read_timeout = read_timeout
+        self.max_attempts = max_attempts
+
+    def __repr__(self) -> str:
+        return (
+            f"CallBudget(connect_timeout={self.connect_timeout}, "
+            f"read_timeout={self.read_timeout}, max_attempts={self.max_attempts})"
+        )
 
 
 # Per function (by handler name), so that one call, its retries and botocore's backoff between
