@@ -3,7 +3,7 @@ for everything that writes text into XML (the Atom feed)."""
 
 from __future__ import annotations
 
-import re
+from chalicelib.core.patterns import lazy
 
 # What no string of ours may hold, wherever it comes from: what XML 1.0 forbids (C0 controls
 # but tab and line breaks; lone surrogates, which cannot even be encoded, hashed or stored;
@@ -13,15 +13,18 @@ import re
 _NONCHARACTERS = "\ufdd0-\ufdef" + "".join(
     chr(plane << 16 | 0xFFFE) + chr(plane << 16 | 0xFFFF) for plane in range(17)
 )
-NOT_TEXT = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff{_NONCHARACTERS}]")
+NOT_TEXT = lazy(f"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff{_NONCHARACTERS}]")
 REPLACEMENT = "\ufffd"
 # Beyond NOT_TEXT: C1 controls have no business in any of our strings, nor line breaks and tabs
 # in one-line text.
-CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-C1_CONTROL = re.compile("[\x7f-\x9f]")
-# What "trimmed" strips: Unicode white space and U+FEFF, as the spec's patterns (ECMA-262 \s)
-# read it.
-WHITESPACE = "".join(chr(c) for c in range(0x3001) if chr(c).isspace()) + "\ufeff"
+CONTROL = lazy("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+C1_CONTROL = lazy("[\x7f-\x9f]")
+# What "trimmed" strips: Unicode white space (every str.isspace() character, written out rather
+# than computed at every cold start) and U+FEFF, as the spec's patterns (ECMA-262 \s) read it.
+WHITESPACE = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
+    "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+)
 
 
 def not_text(value: str) -> str:

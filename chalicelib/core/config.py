@@ -7,8 +7,6 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Final
 
-from chalicelib.core import versions
-
 DEFAULT_REGION = "us-east-1"
 # How the warmer reaches the API function: lambda:Invoke, or a call in this process (the
 # sandbox, which serves the API in the same process; moto cannot run Lambda functions).
@@ -165,6 +163,8 @@ def _count(name: str, default: int = 0) -> int:
 
 @lru_cache(maxsize=1)
 def settings() -> Settings:
+    from chalicelib.core import versions  # noqa: PLC0415 - read once, not at `import app`
+
     return Settings(
         stage=_required("APP_STAGE"),
         region=aws_region(),

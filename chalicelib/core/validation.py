@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.core import characters
 from chalicelib.core.errors import NotFound, PayloadTooLarge, ValidationError
+from chalicelib.core.patterns import lazy
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -23,8 +24,8 @@ MAX_JSON_DEPTH = 32
 MAX_INT_DIGITS = 18
 # Ids the API makes are 32 hex digits; ids clients choose are 1..64 of these (DynamoDB refuses
 # key values over 1,024 bytes, so a longer one must never reach it).
-ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
-_DECIMAL = re.compile("0|[1-9][0-9]*")
+ID = lazy(r"[A-Za-z0-9_-]{1,64}")
+_DECIMAL = lazy("0|[1-9][0-9]*")
 # What "trimmed" strips.
 WHITESPACE = characters.WHITESPACE
 
@@ -194,12 +195,12 @@ def format_time(moment: datetime) -> str:
 
 # RFC 3339, section 5.6: "T" and "Z" in either case, an offset or Z always, nothing compact.
 _DATE = r"([0-9]{4})-([0-9]{2})-([0-9]{2})"
-_DATE_TIME = re.compile(
+_DATE_TIME = lazy(
     _DATE
     + r"[Tt]([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{1,9}))?"
     + r"(?:([Zz])|([+-])([0-9]{2}):([0-9]{2}))"
 )
-_FULL_DATE = re.compile(_DATE)
+_FULL_DATE = lazy(_DATE)
 MIN_YEAR, MAX_YEAR = 1000, 9999
 _TIME_HINT = (
     "an RFC 3339 date-time with a time zone, such as 2026-11-23T10:00:00Z (years 1000 to 9999)"

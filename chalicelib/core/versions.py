@@ -1,12 +1,11 @@
 """Client versions: X-Client-Version read as SemVer and held against the stage's minimum
 (standard library only: the API checks it on every request, the WebSocket connect too)."""
 
-from __future__ import annotations
-
 import re
 from typing import NamedTuple
 
 from chalicelib.core.errors import UpgradeRequired, ValidationError
+from chalicelib.core.patterns import lazy
 
 HEADER = "X-Client-Version"
 MAX_LENGTH = 64
@@ -14,13 +13,13 @@ MAX_LENGTH = 64
 # build metadata. [0-9], not \d: \d also takes other scripts' digits.
 _NUMBER = r"(0|[1-9][0-9]*)"
 _IDENTIFIER = r"(?:0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*)"
-_SEMVER = re.compile(
+_SEMVER = lazy(
     rf"{_NUMBER}\.{_NUMBER}\.{_NUMBER}"
     rf"(-{_IDENTIFIER}(?:\.{_IDENTIFIER})*)?"
     r"(?:\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?",
     re.ASCII,
 )
-_RELEASE = re.compile(rf"{_NUMBER}\.{_NUMBER}\.{_NUMBER}", re.ASCII)
+_RELEASE = lazy(rf"{_NUMBER}\.{_NUMBER}\.{_NUMBER}", re.ASCII)
 
 
 class ClientVersion(NamedTuple):

@@ -1,8 +1,6 @@
 """One todo write as the API parsed it, and what it answered (light: the API imports it at cold
 start)."""
 
-from __future__ import annotations
-
 from typing import Any, NamedTuple
 
 from chalicelib.core.preconditions import ANY_VERSION, IfMatch

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint, Response
 from chalice.app import Request
@@ -11,8 +11,6 @@ from chalice.app import Request
 from chalicelib.core import validation
 from chalicelib.core.errors import ValidationError
 from chalicelib.todos import deps
-from chalicelib.todos.batch_routes import answer_parts, run_batch
-from chalicelib.todos.requests import Answer, TodoRequest
 from chalicelib.web.auth import cognito
 from chalicelib.web.http import (
     BODYLESS,
@@ -26,7 +24,13 @@ from chalicelib.web.http import (
     user_id,
 )
 
+if TYPE_CHECKING:
+    from chalicelib.todos.requests import Answer
+
 bp = Blueprint(__name__)
+
+# The write and batch machinery (batch_routes, requests) is imported by the routes that write,
+# on their first request: `import app` is every cold start, reads included.
 
 
 def _todo_response(todo: dict[str, Any], status: int = 200) -> Response:
@@ -35,12 +39,16 @@ def _todo_response(todo: dict[str, Any], status: int = 200) -> Response:
 
 def _answer(answer: Answer) -> Response:
     """A write's answer, or its first answer replayed for a retried Idempotency-Key."""
+    from chalicelib.todos.batch_routes import answer_parts  # noqa: PLC0415 - writes only
+
     status, headers, body = answer_parts(answer)
     return Response(body="" if body is None else body, status_code=status, headers=dict(headers))
 
 
 def _write(request: Request, method: str, todo_id: str, body: dict[str, Any] | None) -> Response:
     """PUT, PATCH or DELETE of one todo, exactly as the same request inside a batch."""
+    from chalicelib.todos.requests import TodoRequest  # noqa: PLC0415 - writes only
+
     write = TodoRequest(
         method,
         todo_id,
@@ -55,6 +63,8 @@ def _write(request: Request, method: str, todo_id: str, body: dict[str, Any] | N
 @bp.route("/todos", methods=["POST"], authorizer=cognito)
 @domain_errors
 def create_todo() -> Response:
+    from chalicelib.todos.requests import Answer  # noqa: PLC0415 - writes only
+
     request = bp.current_request
     todo, replayed = deps.todos().create(
         user_id(request), json_body(request), request.headers.get("idempotency-key")
@@ -102,6 +112,8 @@ def batch_todos() -> dict[str, Any]:
         raise ValidationError(
             "a batch takes no Idempotency-Key of its own: put one in each request's headers"
         )
+    from chalicelib.todos.batch_routes import run_batch  # noqa: PLC0415 - this route only
+
     apply = partial(deps.batches().apply, user_id(request))
     return {"responses": run_batch(json_body(request), apply)}
 

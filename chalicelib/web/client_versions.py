@@ -7,7 +7,7 @@ from collections.abc import Callable
 from chalice import Response
 from chalice.app import Request
 
-from chalicelib.core import errors, versions
+from chalicelib.core import errors
 from chalicelib.core.config import settings
 from chalicelib.web.http import API_CORS, error_response
 
@@ -15,6 +15,8 @@ from chalicelib.web.http import API_CORS, error_response
 def check_client_version(request: Request, get_response: Callable[[Request], Response]) -> Response:
     """426 for a client older than the stage's MIN_CLIENT_VERSION, 400 for a malformed
     X-Client-Version, before any route reads the request (no header: served)."""
+    from chalicelib.core import versions  # noqa: PLC0415 - first request, not `import app`
+
     try:
         versions.require(request.headers.get("x-client-version"), settings().min_client_version)
     except errors.DomainError as e:
