@@ -24,6 +24,9 @@ class Lazy:
             self._compiled = re.compile(self.pattern, self.flags)
         return self._compiled
 
+    def match(self, string: str) -> re.Match[str] | None:
+        return self.compiled.match(string)
+
     def search(self, string: str) -> re.Match[str] | None:
         return self.compiled.search(string)
 
