@@ -13,6 +13,7 @@ from chalicelib.blog.posts import routes as post_routes
 from chalicelib.blog.subscribers import routes as subscriber_routes
 from chalicelib.core import telemetry
 from chalicelib.core.config import import_time_value
+from chalicelib.local_stage import follow_sandbox
 from chalicelib.photos import deps as photos
 from chalicelib.photos import routes as photo_routes
 from chalicelib.realtime import deps as realtime
@@ -21,6 +22,9 @@ from chalicelib.todos import routes as todo_routes
 from chalicelib.warm import WarmableChalice, warmer
 from chalicelib.web.client_versions import check_client_version
 from chalicelib.web.http import API_CORS, BODYLESS
+
+# `chalice local --stage local` only: find the running sandbox before anything reads settings.
+follow_sandbox()
 
 app = WarmableChalice(app_name="mytodolist")
 # The WebSocket API (on_ws_*) is behind Chalice's feature flag.

@@ -15,6 +15,9 @@ imports count too), checked by import-linter (pyproject.toml) and tests/test_lay
 - `chalicelib.core`: standard library only: config, errors, validation, cursors, telemetry,
   the accessor registry.
 
+Beside the layers, `chalicelib.local_stage` (standard library only, imported by app.py alone)
+points the `local` stage (`chalice local --stage local`) at the running sandbox.
+
 Routes live with their domain, so a change to one feature touches one folder; `app.py` is the
 one place that wires handlers (registers each domain's blueprint and event handlers).
 """

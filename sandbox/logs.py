@@ -15,6 +15,8 @@ import sys
 from collections.abc import Iterator
 from typing import Any, TextIO
 
+from chalicelib.core.telemetry import Redactor
+
 _current: contextvars.ContextVar[str | None] = contextvars.ContextVar("handler", default=None)
 # Loggers whose INFO lines a developer wants: the app's and the sandbox's. Libraries say WARNING.
 APP_LOGGERS = ("app", "chalicelib", "sandbox")
@@ -128,6 +130,9 @@ def configure(stream: TextIO = sys.stderr) -> logging.Handler:
     """Send the app's INFO lines (and everyone's warnings) to `stream`, marked with the handler."""
     handler = logging.StreamHandler(stream)
     handler.addFilter(_HandlerName())
+    # The app's own redactor, from the first line on (the app adds it when it first runs):
+    # the server's request lines carry tokens in their queries.
+    handler.addFilter(Redactor())
     handler.setFormatter(ReadableFormatter())
     root = logging.getLogger()
     # The one handler: one the app installs for Lambda would print each line a second time.

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import sys
 from dataclasses import dataclass
 from typing import Any, Protocol, TextIO, TypeVar
@@ -196,7 +195,7 @@ class Sandbox:
 
     def _app_environment(self, aws: AwsResources, session: boto3.Session) -> dict[str, str]:
         environment = app_environment(
-            stage_environment(), aws.tables, aws.pool.arn, secrets.token_urlsafe(32)
+            stage_environment(), aws.tables, aws.pool.arn, aws.store.cursor_secret()
         )
         environment.update(
             resource_environment(

@@ -14,6 +14,7 @@ import base64
 import hashlib
 import json
 import os
+import secrets
 import shutil
 import tempfile
 from collections.abc import Mapping
@@ -26,6 +27,9 @@ from typing import Any
 FORMAT = 1
 STATE_DIR = "state"
 STATE_FILE = "state.json"
+CURSOR_SECRET_FILE = "cursor-secret"  # noqa: S105 - a file name
+# What chalicelib.core.config.check_secret asks of a cursor key.
+MIN_SECRET = 32
 BLOBS = "blobs"
 _BYTES = "$base64"
 
@@ -180,6 +184,22 @@ class StateStore:
             mails=document.get("mails") or [],
         )
         return snapshot, str(document.get("saved_at", "?"))
+
+    def cursor_secret(self) -> str:
+        """The key the sandbox's API signs cursors and sync tokens with: made once, then kept
+        with the state (so a client's tokens outlive a restart) until the state is deleted."""
+        path = self.directory / CURSOR_SECRET_FILE
+        try:
+            secret = path.read_text().strip()
+        except FileNotFoundError:
+            secret = ""
+        if len(secret) < MIN_SECRET:
+            secret = secrets.token_urlsafe(32)
+            self.directory.mkdir(parents=True, exist_ok=True)
+            # mkstemp's file is readable by its owner only, like state.json's passwords.
+            _write_atomically(path, secret.encode())
+            _sync_directory(self.directory)
+        return secret
 
     def blob(self, digest: str) -> bytes:
         return (self._blobs / digest).read_bytes()

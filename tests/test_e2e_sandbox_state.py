@@ -89,6 +89,9 @@ def test_restart_keeps_users_todos_mails_and_the_pool_ids(tmp_path: Path) -> Non
         editor_email = f"editor-{user.sub[:8]}@example.com"
         first.cli("user", "create", editor_email, PASSWORD, "--editor")
         todo = call(first, "POST", "/todos", user.token, {"title": "Survive"}).json()
+        older = call(first, "POST", "/todos", user.token, {"title": "Older"}).json()
+        cursor = call(first, "GET", "/todos?limit=1", user.token).json()["next_cursor"]
+        sync_token = call(first, "GET", "/todos/sync", user.token).json()["sync_token"]
         reader = f"reader-{user.sub[:8]}@example.com"
         subscribed = call(first, "POST", "/subscriptions", body={"email": reader})
         assert subscribed.status_code == 202
@@ -108,7 +111,15 @@ def test_restart_keeps_users_todos_mails_and_the_pool_ids(tmp_path: Path) -> Non
         assert _ids(second) == ids
         # The token from before the restart still verifies: same pool, same signing key.
         listed = call(second, "GET", "/todos", user.token).json()["items"]
-        assert [t["id"] for t in listed] == [todo["id"]]
+        assert [t["id"] for t in listed] == [older["id"], todo["id"]]
+        # What a client holds still works: the cursor secret is kept with the state.
+        page = call(second, "GET", f"/todos?limit=1&cursor={cursor}", user.token)
+        assert page.status_code == 200, page.text
+        assert [t["id"] for t in page.json()["items"]] == [todo["id"]]
+        changes = call(second, "GET", f"/todos/sync?token={sync_token}", user.token)
+        assert changes.status_code == 200, changes.text
+        # Nothing changed since; what a sync may send twice (writes near the token) is these.
+        assert {t["id"] for t in changes.json()["items"]} <= {todo["id"], older["id"]}
         new_token = second.cli("token", user.email, PASSWORD)
         assert call(second, "GET", f"/todos/{todo['id']}", new_token).json() == todo
         assert json.loads(second.cli("mail", "--to", reader, "--json")) == mails
@@ -152,7 +163,13 @@ def test_kill_9_loses_nothing_saved_by_a_periodic_snapshot(tmp_path: Path) -> No
 def test_fresh_start_forgets_the_saved_state(tmp_path: Path) -> None:
     with running_sandbox(tmp_path) as first:
         user = create_user(first, "forgotten")
+        for title in ("a", "b"):
+            call(first, "POST", "/todos", user.token, {"title": title})
+        cursor = call(first, "GET", "/todos?limit=1", user.token).json()["next_cursor"]
     with running_sandbox(tmp_path, "--fresh") as second:
+        # A new cursor secret with the new state: the old cursor is no cursor of this sandbox.
+        stale = call(second, "GET", f"/todos?limit=1&cursor={cursor}", user.token)
+        assert stale.status_code == 400, stale.text
         assert not second.endpoints["state"]["restored"]
         assert "--fresh: deleted the saved state" in second.output()
         # The pool's id and signing key stay, so the old token verifies; its data is gone.

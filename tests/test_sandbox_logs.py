@@ -8,8 +8,12 @@ import logging
 from collections.abc import Iterator
 
 import pytest
+import requests
 
 from sandbox import logs
+from sandbox.cognito import TokenVerifier
+from tests.conftest import CLIENT_ID, ISSUER, JWKS
+from tests.test_sandbox_server import _serve
 
 
 @pytest.fixture
@@ -120,3 +124,15 @@ def test_extra_fields_the_message_already_says_are_left_out(output: io.StringIO)
 def test_warm_up_events_off_the_handlers_thread_are_the_apis(output: io.StringIO) -> None:
     logging.getLogger("chalicelib.warm").info("warm-up", extra={"event": "warm-up"})
     assert output.getvalue().split()[1:] == ["api_handler", "INFO", "warm-up"]
+
+
+def test_api_request_lines_show_no_token_of_the_query(output: io.StringIO) -> None:
+    # The local server's own line per request printed unsubscribe links' tokens.
+    for url in _serve(TokenVerifier(issuer=ISSUER, client_id=CLIENT_ID, jwks=JWKS)):
+        secret = "hV2mXq8Zc3uJ0pLr5aT9yKwB1nE6dFg4"
+        requests.get(f"{url}/open?token={secret}&lang=en", timeout=5)
+        requests.get(f"{url}/open?q={'a' * 70_000}&token={secret}", timeout=5)
+    lines = [line for line in output.getvalue().splitlines() if "/open" in line or "414" in line]
+    assert any('"GET /open?token=<redacted>&lang=en HTTP/1.1" 200' in line for line in lines)
+    assert "sandbox" in lines[0].split()[1]
+    assert secret not in output.getvalue()

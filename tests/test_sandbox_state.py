@@ -125,3 +125,27 @@ def test_clear_deletes_the_saved_state(tmp_path: Path) -> None:
     assert store.clear()
     assert not store.exists()
     assert not store.clear()
+
+
+def test_cursor_secret_is_made_once_and_kept_with_the_state(tmp_path: Path) -> None:
+    store = StateStore(tmp_path / "state")
+    secret = store.cursor_secret()
+    assert len(secret) >= 32
+    # Another start (another store on the same directory) signs with the same key.
+    assert StateStore(tmp_path / "state").cursor_secret() == secret
+    # Readable by its owner only, like the users' passwords in state.json.
+    assert (tmp_path / "state" / "cursor-secret").stat().st_mode & 0o077 == 0
+
+
+def test_cursor_secret_is_new_once_the_state_is_deleted(tmp_path: Path) -> None:
+    store = StateStore(tmp_path / "state")
+    secret = store.cursor_secret()
+    assert store.clear()
+    assert store.cursor_secret() != secret
+
+
+def test_a_damaged_cursor_secret_is_replaced(tmp_path: Path) -> None:
+    store = StateStore(tmp_path / "state")
+    store.cursor_secret()
+    (tmp_path / "state" / "cursor-secret").write_text("short")
+    assert len(store.cursor_secret()) >= 32

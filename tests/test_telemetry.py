@@ -93,6 +93,25 @@ def test_redactor_removes_addresses_and_tokens_from_messages() -> None:
     assert record.getMessage() == "to <email> with <token>"
 
 
+@pytest.mark.parametrize(
+    ("line", "kept"),
+    [
+        ('"POST /subscriptions/unsubscribe?token=hV2mXq8Zc3uJ0pLr HTTP/1.1" 200 -', "HTTP/1.1"),
+        ("GET /todos/sync?limit=5&token=c3luYy10b2tlbg.sig HTTP/1.1", "limit=5&"),
+        ("GET /x?sync_token=abc&cursor=def", "cursor=def"),
+        ("PUT /u?X-Amz-Credential=AKIA%2F1&X-Amz-Signature=f00d&ok=1", "ok=1"),
+    ],
+)
+def test_redactor_removes_secrets_from_query_strings(line: str, kept: str) -> None:
+    record = logging.LogRecord("sandbox.api", logging.INFO, __file__, 1, "%s", (line,), None)
+    telemetry.Redactor().filter(record)
+    message = record.getMessage()
+    assert "<redacted>" in message
+    assert kept in message
+    for secret in ("hV2mXq8Zc3uJ0pLr", "c3luYy10b2tlbg", "=abc", "AKIA", "f00d"):
+        assert secret not in message
+
+
 def test_redactor_removes_addresses_from_exceptions() -> None:
     try:
         raise ValueError("Email address is not verified: reader@example.com")

@@ -27,6 +27,9 @@ NAMESPACE = "MyTodoList"
 # Texts, compiled by `re` on first use: not at `import app`.
 _EMAIL = r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
 _JWT = r"\beyJ[\w-]{8,}\.[\w-]{8,}\.[\w-]*"
+# Secrets in a URL's query (a request line): confirm, unsubscribe and sync tokens, presigned
+# URLs' signatures and credentials.
+_IN_QUERY = r"(?i)([?&](?:[\w.-]*token|x-amz-signature|x-amz-credential|signature)=)[^&\s\"'#]+"
 _state = {"cold": True, "configured": False}
 
 
@@ -38,6 +41,7 @@ def take_cold_start() -> bool:
 
 
 def redact(text: str) -> str:
+    text = re.sub(_IN_QUERY, r"\1<redacted>", text)
     return re.sub(_JWT, "<token>", re.sub(_EMAIL, "<email>", text))
 
 
