@@ -46,7 +46,14 @@ OUTPUT_FOR_VARIABLE: Final[Mapping[str, str]] = {
 API_OUTPUT_FOR_VARIABLE: Final[Mapping[str, str]] = {"CURSOR_SECRET_ARN": "CursorSecretArn"}
 # Variables that come from the stage's config, not from a resource.
 STAGE_VARIABLES: Final = frozenset(
-    {"APP_STAGE", "API_FUNCTION_NAME", "WARM_CONCURRENCY", "CORS_ALLOW_ORIGIN", "LOG_LEVEL"}
+    {
+        "APP_STAGE",
+        "API_FUNCTION_NAME",
+        "WARM_CONCURRENCY",
+        "CORS_ALLOW_ORIGIN",
+        "LOG_LEVEL",
+        "SIGN_UP_FLOOR_MS",
+    }
 )
 # Variables the deploy works out from the API itself (the mail functions' one-click links).
 API_VARIABLES: Final = frozenset({"API_URL"})

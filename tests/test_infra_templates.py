@@ -283,6 +283,8 @@ LOCAL_ONLY = frozenset(
         # The sandbox's own JWKS and @connections; deployed stages derive both.
         "USER_POOL_JWKS_URL",
         "WEBSOCKET_MANAGEMENT_URL",
+        # Where `chalice local --stage local` looks for the running sandbox (the shell's).
+        "SANDBOX_DIR",
     }
 )
 
