@@ -53,6 +53,8 @@ STAGE_VARIABLES: Final = frozenset(
         "CORS_ALLOW_ORIGIN",
         "LOG_LEVEL",
         "SIGN_UP_FLOOR_MS",
+        # Empty: no minimum; a stage that must retire old apps sets one.
+        "MIN_CLIENT_VERSION",
     }
 )
 # Variables the deploy works out from the API itself (the mail functions' one-click links).
