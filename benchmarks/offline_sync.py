@@ -48,10 +48,8 @@ os.environ["METRICS_OUTPUT"] = "log"
 from pynamodb.connection.base import Connection  # noqa: E402
 
 from app import app  # noqa: E402
+from benchmarks.moto_latency import moto_server  # noqa: E402
 from sandbox import transactions  # noqa: E402
-from sandbox.aws import MotoServer  # noqa: E402
-from sandbox.faults import Faults  # noqa: E402
-from sandbox.resources import create_tables  # noqa: E402
 
 USER = "bench-user"
 # The pull counts the changes of a user of its own: the push's todos are not in its sync.
@@ -174,20 +172,6 @@ def pull_queries(changes: int) -> tuple[int, dict[str, int]]:
                 break
             cursor = page["next_cursor"]
     return items, calls
-
-
-@contextmanager
-def moto_server(latency_ms: int) -> Iterator[None]:
-    """The sandbox's moto server with `latency_ms` on every DynamoDB call; the app points at it."""
-    spec = f"dynamodb:*:latency{latency_ms}ms:1" if latency_ms else ""
-    server = MotoServer("127.0.0.1", 0, faults=Faults.start(spec, seed="1"))
-    server.start()
-    os.environ["AWS_ENDPOINT_URL"] = server.url
-    try:
-        create_tables("test")
-        yield
-    finally:
-        server.stop()
 
 
 def push(rounds: int) -> None:

@@ -28,8 +28,7 @@ import statistics
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -42,11 +41,9 @@ use_stage_environment(key="benchmark")
 os.environ["METRICS_OUTPUT"] = "log"
 
 from app import app  # noqa: E402
+from benchmarks.moto_latency import moto_server  # noqa: E402
 from chalicelib.core import config  # noqa: E402
 from chalicelib.store.models import SubscriberModel  # noqa: E402
-from sandbox.aws import MotoServer  # noqa: E402
-from sandbox.faults import Faults  # noqa: E402
-from sandbox.resources import create_tables  # noqa: E402
 
 GOAL = 1.10
 
@@ -119,20 +116,6 @@ STATES: dict[str, Callable[[str], None]] = {
     "active": lambda address: _item(address, "active", _hours_ago(48)),
     "unsubscribed": lambda address: _item(address, "unsubscribed", _hours_ago(48)),
 }
-
-
-@contextmanager
-def moto_server(latency_ms: int) -> Iterator[None]:
-    """The sandbox's moto server with `latency_ms` on every DynamoDB call; the app points at it."""
-    spec = f"dynamodb:*:latency{latency_ms}ms:1" if latency_ms else ""
-    server = MotoServer("127.0.0.1", 0, faults=Faults.start(spec, seed="1"))
-    server.start()
-    os.environ["AWS_ENDPOINT_URL"] = server.url
-    try:
-        create_tables("test")
-        yield
-    finally:
-        server.stop()
 
 
 def measure(rounds: int) -> dict[str, list[float]]:
