@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 import threading
 import uuid
+from collections.abc import Sequence
 from contextlib import ExitStack
 from typing import Any
 
@@ -112,9 +113,8 @@ class Device:
             errors.append(e)
 
 
-def test_three_devices_converge(sandbox: Sandbox) -> None:
-    user = create_user(sandbox, "devices")
-    devices = [Device(sandbox, user.token, seed) for seed in (11, 22, 33)]
+def run_concurrently(devices: Sequence[Device]) -> None:
+    """Each device's rounds on a thread of its own; every one finishes, none fails."""
     errors: list[BaseException] = []
     threads = [threading.Thread(target=d.run, args=(errors,)) for d in devices]
     for thread in threads:
@@ -123,15 +123,26 @@ def test_three_devices_converge(sandbox: Sandbox) -> None:
         thread.join(timeout=240)
     assert not any(t.is_alive() for t in threads)
     assert not errors, errors
-    for device in devices:
-        device.push()
-    for device in devices:
-        device.pull()
-    server = Device(sandbox, user.token, 0)
+
+
+def assert_converged(sandbox: Sandbox, token: str, devices: Sequence[Device]) -> None:
+    """A fresh pull of everything the server holds equals what each device holds."""
+    server = Device(sandbox, token, 0)
     server.pull()
     assert server.todos
     for device in devices:
         assert device.todos == server.todos
+
+
+def test_three_devices_converge(sandbox: Sandbox) -> None:
+    user = create_user(sandbox, "devices")
+    devices = [Device(sandbox, user.token, seed) for seed in (11, 22, 33)]
+    run_concurrently(devices)
+    for device in devices:
+        device.push()
+    for device in devices:
+        device.pull()
+    assert_converged(sandbox, user.token, devices)
 
 
 class PokedDevice(Device):
@@ -172,22 +183,11 @@ def test_three_devices_pulling_only_when_poked_converge(sandbox: Sandbox) -> Non
             PokedDevice(sandbox, user.token, seed, sockets.enter_context(connect(url)))
             for seed in (44, 55, 66)
         ]
-        errors: list[BaseException] = []
-        threads = [threading.Thread(target=d.run, args=(errors,)) for d in devices]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=240)
-        assert not any(t.is_alive() for t in threads)
-        assert not errors, errors
+        run_concurrently(devices)
         for device in devices:
             device.push()
         # Quiet for 3 s after its last poke: every write's poke has come by then (p95 < 1 s).
         for device in devices:
             while device.poked(wait=3.0):
                 device.pull()
-        server = Device(sandbox, user.token, 0)
-        server.pull()
-        assert server.todos
-        for device in devices:
-            assert device.todos == server.todos
+        assert_converged(sandbox, user.token, devices)
