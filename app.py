@@ -7,13 +7,12 @@ from typing import Any
 from chalice import Rate
 from chalice.app import CloudWatchEvent, DynamoDBEvent, SQSEvent, WebsocketEvent
 
-from chalicelib import __version__, register_snapstart_hooks
+from chalicelib import __version__, follow_local_sandbox, register_snapstart_hooks
 from chalicelib.blog import deps as blog
 from chalicelib.blog.posts import routes as post_routes
 from chalicelib.blog.subscribers import routes as subscriber_routes
 from chalicelib.core import telemetry
 from chalicelib.core.config import import_time_value
-from chalicelib.local_stage import follow_sandbox
 from chalicelib.photos import deps as photos
 from chalicelib.photos import routes as photo_routes
 from chalicelib.realtime import deps as realtime
@@ -24,7 +23,7 @@ from chalicelib.web.client_versions import check_client_version
 from chalicelib.web.http import API_CORS, BODYLESS
 
 # `chalice local --stage local` only: find the running sandbox before anything reads settings.
-follow_sandbox()
+follow_local_sandbox()
 
 app = WarmableChalice(app_name="mytodolist")
 # The WebSocket API (on_ws_*) is behind Chalice's feature flag.

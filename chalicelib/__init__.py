@@ -15,14 +15,27 @@ imports count too), checked by import-linter (pyproject.toml) and tests/test_lay
 - `chalicelib.core`: standard library only: config, errors, validation, cursors, telemetry,
   the accessor registry.
 
-Beside the layers, `chalicelib.local_stage` (standard library only, imported by app.py alone)
-points the `local` stage (`chalice local --stage local`) at the running sandbox.
+Beside the layers, `chalicelib.local_stage` (standard library only, imported on the local stage
+alone, by `follow_local_sandbox`) points the `local` stage (`chalice local --stage local`) at the
+running sandbox.
 
 Routes live with their domain, so a change to one feature touches one folder; `app.py` is the
 one place that wires handlers (registers each domain's blueprint and event handlers).
 """
 
+import os
+
 __version__ = "0.1.0"
+
+
+def follow_local_sandbox() -> None:
+    """On the local stage only, point this process at the running sandbox
+    (`chalicelib.local_stage`); elsewhere it imports nothing more: every cold start runs this."""
+    # local_stage.LOCAL_STAGE, written out: reading it would import the module on every stage.
+    if os.environ.get("APP_STAGE") == "local":
+        from chalicelib.local_stage import follow_sandbox  # noqa: PLC0415 - the local stage only
+
+        follow_sandbox()
 
 
 def register_snapstart_hooks() -> bool:

@@ -103,3 +103,41 @@ def test_default_directory_is_the_projects_dot_sandbox() -> None:
     # The sandbox's own default (sandbox/settings.py), wherever chalice local was started.
     assert where({}) == str(ROOT / ".sandbox" / "endpoints.json")
     assert where({"SANDBOX_DIR": "/tmp/elsewhere"}) == "/tmp/elsewhere/endpoints.json"
+
+
+def _import_app(environ: dict[str, str]) -> dict[str, Any]:
+    """What `import app` did in a fresh interpreter: the endpoint it left, whether it loaded
+    chalicelib.local_stage."""
+    code = (
+        "import json, os, sys; import app; print(json.dumps({"
+        "'endpoint': os.environ.get('AWS_ENDPOINT_URL'), "
+        "'loaded': 'chalicelib.local_stage' in sys.modules}))"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
+    env.pop("AWS_ENDPOINT_URL", None)
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**env, **environ},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    answer: dict[str, Any] = json.loads(result.stdout)
+    return answer
+
+
+@pytest.mark.parametrize("stage", ["test", "dev", "prod"])
+def test_import_app_loads_the_local_stage_on_the_local_stage_only(
+    tmp_path: Path, stage: str
+) -> None:
+    # A running sandbox's endpoints.json where the stage would look: only `local` follows it.
+    _endpoints(tmp_path)
+    answer = _import_app({"APP_STAGE": stage, "SANDBOX_DIR": str(tmp_path)})
+    assert answer == {"endpoint": None, "loaded": False}
+
+
+def test_import_app_on_the_local_stage_follows_the_sandbox(tmp_path: Path) -> None:
+    _endpoints(tmp_path)
+    answer = _import_app(_local(tmp_path))
+    assert answer == {"endpoint": "http://127.0.0.1:5123", "loaded": True}
