@@ -19,8 +19,7 @@ from chalicelib.realtime import deps as realtime
 from chalicelib.realtime import sockets
 from chalicelib.todos import routes as todo_routes
 from chalicelib.warm import WarmableChalice, warmer
-from chalicelib.web.client_versions import check_client_version
-from chalicelib.web.http import API_CORS, BODYLESS
+from chalicelib.web.http import API_CORS, BODYLESS, check_client_version
 
 # `chalice local --stage local` only: find the running sandbox before anything reads settings.
 follow_local_sandbox()

@@ -6,7 +6,6 @@ from typing import Any
 
 from chalice import Blueprint, Response
 
-from chalicelib.core import validation
 from chalicelib.photos import deps
 from chalicelib.web.auth import cognito
 from chalicelib.web.http import (
@@ -16,6 +15,7 @@ from chalicelib.web.http import (
     etag,
     json_body,
     not_modified,
+    page_limit,
     query,
     user_id,
 )
@@ -39,7 +39,7 @@ def list_photos() -> dict[str, Any]:
     request = bp.current_request
     return deps.photos().list_photos(
         user_id(request),
-        limit=validation.page_limit(query(request, "limit")),
+        limit=page_limit(request),
         cursor=query(request, "cursor"),
     )
 

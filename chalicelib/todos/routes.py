@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 from chalice import Blueprint, Response
 from chalice.app import Request
 
-from chalicelib.core import validation
 from chalicelib.core.errors import ValidationError
 from chalicelib.todos import deps
 from chalicelib.web.auth import cognito
@@ -20,6 +19,7 @@ from chalicelib.web.http import (
     if_match,
     json_body,
     not_modified,
+    page_limit,
     query,
     user_id,
 )
@@ -77,9 +77,11 @@ def create_todo() -> Response:
 @bp.route("/todos", methods=["GET"], authorizer=cognito, content_types=BODYLESS)
 @domain_errors
 def list_todos() -> dict[str, Any]:
+    from chalicelib.core import validation  # noqa: PLC0415 - first request, not `import app`
+
     request = bp.current_request
     owner = user_id(request)
-    limit = validation.page_limit(query(request, "limit"))
+    limit = page_limit(request)
     cursor = query(request, "cursor")
     since = query(request, "updated_since")
     done = validation.query_bool(query(request, "done"), "done")
@@ -100,7 +102,7 @@ def sync_todos() -> dict[str, Any]:
         user_id(request),
         token=query(request, "token"),
         cursor=query(request, "cursor"),
-        limit=validation.page_limit(query(request, "limit")),
+        limit=page_limit(request),
     )
 
 

@@ -1,4 +1,5 @@
-"""The one table from domain errors to HTTP statuses, and request/response helpers for routes."""
+"""The one table from domain errors to HTTP statuses, request/response helpers for routes, and
+the client-version check in front of every route."""
 
 from __future__ import annotations
 
@@ -6,15 +7,16 @@ import functools
 import logging
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice import CORSConfig, Response
 from chalice.app import Request
 
 from chalicelib.core import errors
-from chalicelib.core.config import import_time_value
-from chalicelib.core.preconditions import IfMatch
-from chalicelib.core.validation import parse_json_object
+from chalicelib.core.config import import_time_value, settings
+
+if TYPE_CHECKING:
+    from chalicelib.core.preconditions import IfMatch
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +52,15 @@ API_CORS = CORSConfig(
 
 # Routes that read no body accept any Content-Type: some HTTP clients send one even on a GET.
 BODYLESS = ["*/*"]
+# The two media types of an HTML form, which a route must name to be posted one.
+URLENCODED = "application/x-www-form-urlencoded"
+MULTIPART = "multipart/form-data"
+FORM_MEDIA_TYPES = (URLENCODED, MULTIPART)
+
+
+def media_type(content_type: str | None) -> str:
+    """A Content-Type without its parameters, lower case."""
+    return (content_type or "").split(";")[0].strip().lower()
 
 
 def error_envelope(error: errors.DomainError) -> tuple[int, dict[str, Any]]:
@@ -95,10 +106,30 @@ def domain_errors[**P](view: Callable[P, Any]) -> Callable[P, Any]:
     return wrapper
 
 
+def check_client_version(request: Request, get_response: Callable[[Request], Response]) -> Response:
+    """The middleware in front of every route: 426 for a client older than the stage's
+    MIN_CLIENT_VERSION, 400 for a malformed X-Client-Version, before any route reads the request
+    (no header: served)."""
+    from chalicelib.core import versions  # noqa: PLC0415 - first request, not `import app`
+
+    try:
+        versions.require(request.headers.get("x-client-version"), settings().min_client_version)
+    except errors.DomainError as e:
+        refused = error_response(e)
+        # Answered before the route, so without the CORS headers Chalice adds to a route's own
+        # answers: a browser could not read why it was refused.
+        refused.headers.update(API_CORS.get_access_control_headers())
+        return refused
+    return get_response(request)
+
+
 def json_body(request: Request) -> dict[str, Any]:
     """The body as a JSON object; one without a Content-Type is not taken for JSON (415)."""
     if not request.headers.get("content-type"):
         raise errors.UnsupportedMediaType("send the body as Content-Type: application/json")
+    # The parsers (and their character rules) load on the first request with a body.
+    from chalicelib.core.validation import parse_json_object  # noqa: PLC0415
+
     raw = request.raw_body
     return parse_json_object(raw.encode() if isinstance(raw, str) else raw)
 
@@ -139,6 +170,13 @@ def query(request: Request, name: str) -> str | None:
     params = request.query_params
     value = None if params is None else params.get(name)
     return value if isinstance(value, str) else None
+
+
+def page_limit(request: Request) -> int:
+    """A listing's `?limit=`: the default when absent, a 400 when out of range."""
+    from chalicelib.core import validation  # noqa: PLC0415 - first request, not `import app`
+
+    return validation.page_limit(query(request, "limit"))
 
 
 Headers = dict[str, str | list[str]]

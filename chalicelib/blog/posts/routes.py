@@ -7,7 +7,6 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from chalicelib.blog import deps
-from chalicelib.core import validation
 from chalicelib.web.auth import cognito
 from chalicelib.web.http import (
     BODYLESS,
@@ -17,6 +16,7 @@ from chalicelib.web.http import (
     if_match,
     json_body,
     not_modified,
+    page_limit,
     query,
     require_editor,
 )
@@ -52,9 +52,7 @@ def _public(result: tuple[Any, str], content_type: str | None = None) -> Respons
 def list_posts() -> Response:
     request = bp.current_request
     return _public(
-        deps.posts().list_published(
-            limit=validation.page_limit(query(request, "limit")), cursor=query(request, "cursor")
-        )
+        deps.posts().list_published(limit=page_limit(request), cursor=query(request, "cursor"))
     )
 
 

@@ -4,20 +4,12 @@ like every other body and refused with a 400 when it is not a well-formed form."
 
 from __future__ import annotations
 
-from typing import Final
-
 from chalicelib.core import validation
 from chalicelib.core.errors import PayloadTooLarge, ValidationError
+from chalicelib.web.http import MULTIPART, URLENCODED, media_type
 
-URLENCODED: Final = "application/x-www-form-urlencoded"
-MULTIPART: Final = "multipart/form-data"
-MEDIA_TYPES: Final = (URLENCODED, MULTIPART)
 # A one-click form holds one field (List-Unsubscribe=One-Click); a few more do no harm.
 MAX_FIELDS = 20
-
-
-def media_type(content_type: str | None) -> str:
-    return (content_type or "").split(";")[0].strip().lower()
 
 
 @validation.total

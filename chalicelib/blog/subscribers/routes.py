@@ -8,8 +8,7 @@ from chalice import Blueprint, Response
 from chalice.app import Request
 
 from chalicelib.blog import deps
-from chalicelib.blog.subscribers import forms
-from chalicelib.web.http import domain_errors, json_body, query
+from chalicelib.web.http import FORM_MEDIA_TYPES, domain_errors, json_body, media_type, query
 
 bp = Blueprint(__name__)
 
@@ -21,8 +20,11 @@ def _token_body(request: Request) -> dict[str, Any]:
     form to the URL of the List-Unsubscribe header, whose query carries the token; the site's
     page POSTs the token as JSON."""
     content_type = request.headers.get("content-type") or ""
-    if forms.media_type(content_type) not in forms.MEDIA_TYPES:
+    if media_type(content_type) not in FORM_MEDIA_TYPES:
         return json_body(request)
+    # The form parsers, on this one route's form posts: not at `import app`.
+    from chalicelib.blog.subscribers import forms  # noqa: PLC0415
+
     raw = request.raw_body
     fields = forms.form_fields(content_type, raw.encode() if isinstance(raw, str) else raw)
     token = query(request, "token") or fields.get("token")
@@ -43,7 +45,7 @@ def confirm_subscription() -> Response:
     return Response(body=result, status_code=200)
 
 
-@bp.route("/subscriptions/unsubscribe", methods=["POST"], content_types=[JSON, *forms.MEDIA_TYPES])
+@bp.route("/subscriptions/unsubscribe", methods=["POST"], content_types=[JSON, *FORM_MEDIA_TYPES])
 @domain_errors
 def unsubscribe() -> Response:
     result = deps.subscriptions().unsubscribe(_token_body(bp.current_request))
