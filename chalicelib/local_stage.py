@@ -17,13 +17,14 @@ ENDPOINTS_FILE: Final = "endpoints.json"
 SHARED: Final = ("CURSOR_SECRET", "SITE_URL")
 
 
-def follow_sandbox(environ: MutableMapping[str, str] = os.environ) -> None:
+def follow_sandbox(environ: MutableMapping[str, str] | None = None) -> None:
     """On the local stage only (APP_STAGE=local): point this process at the running sandbox.
 
     Runs when app.py is imported (through `chalicelib.follow_local_sandbox`, which imports this
     module on the local stage alone), before any AWS client exists. Raises SystemExit, which
     `chalice local` shows as is, when no sandbox runs where SANDBOX_DIR (or .sandbox) says.
     """
+    environ = os.environ if environ is None else environ
     if environ.get("APP_STAGE") != LOCAL_STAGE:
         return
     endpoints = _running_sandbox(environ)

@@ -87,6 +87,19 @@ def headers_for(sub: str, **extra: str) -> dict[str, str]:
     return {"Authorization": make_token(sub), "Content-Type": "application/json", **extra}
 
 
+_PROCESS_ENVIRON = os.environ
+
+
+@pytest.fixture(autouse=True)
+def _environ_stays_the_processs() -> Iterator[None]:
+    """A test that leaves a copy in place of os.environ fails (see `client`): every later test
+    would set variables the code under test never reads."""
+    yield
+    if os.environ is not _PROCESS_ENVIRON:
+        os.environ = _PROCESS_ENVIRON  # noqa: B003 - puts the real object back
+        pytest.fail("the test left a copy in place of os.environ")
+
+
 # One session for every test's setup: its clients are new each time, but the service models
 # it loaded are kept (loading them again costs more than creating the resources).
 _SESSION = boto3.Session()
@@ -185,9 +198,16 @@ def verifier() -> TokenVerifier:
 
 @pytest.fixture
 def client(aws: None, verifier: TokenVerifier) -> Iterator[Client]:
-    with Client(app, stage_name="test", project_dir=str(ROOT)) as test_client:
-        install(test_client.http._local_gateway, app, verifier)  # noqa: SLF001
-        yield test_client
+    # Chalice's test client swaps os.environ for a dict copy around each request and puts back
+    # what it found: requests from several threads at once can leave a copy in place, which
+    # later tests would then change while the process (botocore, os.getenv) reads the real one.
+    real_environ = os.environ
+    try:
+        with Client(app, stage_name="test", project_dir=str(ROOT)) as test_client:
+            install(test_client.http._local_gateway, app, verifier)  # noqa: SLF001
+            yield test_client
+    finally:
+        os.environ = real_environ  # noqa: B003 - puts the real object back
 
 
 # -- IAM: every AWS call the app makes is recorded and checked against the stage's policy ----

@@ -48,6 +48,23 @@ def test_aws_region_prefers_lambdas_variable(environ: dict[str, str], expected: 
     assert config.aws_region(environ) == expected
 
 
+def test_environment_readers_follow_os_environ_when_it_is_replaced(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Chalice's test client replaces os.environ around each request: a default argument bound
+    # to the object at import would read the old one.
+    monkeypatch.setattr(
+        os,
+        "environ",
+        {
+            "AWS_LAMBDA_FUNCTION_NAME": "mytodolist-prod-make_thumbnails",
+            "AWS_REGION": "eu-central-1",
+        },
+    )
+    assert config.function_handler() == "make_thumbnails"
+    assert config.aws_region() == "eu-central-1"
+
+
 def test_import_time_value_refuses_a_placeholder(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("POSTS_STREAM_ARN", f"arn:aws:dynamodb:::table/x/stream/{PLACEHOLDER}")
     monkeypatch.delenv(TEMPLATE_FILLS_PLACEHOLDERS, raising=False)

@@ -115,8 +115,9 @@ CALL_BUDGETS: Final[Mapping[str, CallBudget]] = {
 LOCAL_CALL_BUDGET: Final = CallBudget(connect_timeout=2, read_timeout=10, max_attempts=3)
 
 
-def aws_region(environ: Mapping[str, str] = os.environ) -> str:
+def aws_region(environ: Mapping[str, str] | None = None) -> str:
     """The region: Lambda sets AWS_REGION; botocore alone reads only AWS_DEFAULT_REGION."""
+    environ = os.environ if environ is None else environ
     return environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
 
 
@@ -191,10 +192,10 @@ def settings() -> Settings:
     )
 
 
-def function_handler(environ: Mapping[str, str] = os.environ) -> str | None:
+def function_handler(environ: Mapping[str, str] | None = None) -> str | None:
     """Which of the app's functions this is, from the name Lambda gives it (`chalice deploy` and
     `make package` both name them <app>-<stage>[-<handler>]); None outside Lambda."""
-    name = environ.get("AWS_LAMBDA_FUNCTION_NAME")
+    name = (os.environ if environ is None else environ).get("AWS_LAMBDA_FUNCTION_NAME")
     if not name:
         return None
     suffix = name.rsplit("-", 1)[-1]
