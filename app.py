@@ -8,6 +8,7 @@ from chalice import Rate
 from chalice.app import CloudWatchEvent, DynamoDBEvent, SQSEvent, WebsocketEvent
 
 from chalicelib import __version__, follow_local_sandbox, register_snapstart_hooks
+from chalicelib import realtime as websocket
 from chalicelib.blog import deps as blog
 from chalicelib.blog.posts import routes as post_routes
 from chalicelib.blog.subscribers import routes as subscriber_routes
@@ -16,7 +17,6 @@ from chalicelib.core.config import import_time_value
 from chalicelib.photos import deps as photos
 from chalicelib.photos import routes as photo_routes
 from chalicelib.realtime import deps as realtime
-from chalicelib.realtime import sockets
 from chalicelib.todos import routes as todo_routes
 from chalicelib.warm import WarmableChalice, warmer
 from chalicelib.web.http import API_CORS, BODYLESS, check_client_version
@@ -93,20 +93,20 @@ def send_post_mails(event: SQSEvent) -> dict[str, Any]:
 
 # Token, then client version (426 below the stage's minimum, as on REST), then storage.
 @app.on_ws_connect()
-@sockets.refusals
+@websocket.refusals
 def open_connection(event: WebsocketEvent) -> dict[str, Any]:
     realtime.connections().open(
         event.connection_id,
-        sockets.token(event),
-        sockets.endpoint(event),
-        sockets.client_version(event),
+        websocket.token(event),
+        websocket.endpoint(event),
+        websocket.client_version(event),
     )
-    return sockets.ACCEPTED
+    return websocket.ACCEPTED
 
 
 @app.on_ws_message()
 def answer_message(event: WebsocketEvent) -> None:
-    realtime.connections().answer(event.connection_id, sockets.endpoint(event), event.body)
+    realtime.connections().answer(event.connection_id, websocket.endpoint(event), event.body)
 
 
 @app.on_ws_disconnect()

@@ -213,6 +213,8 @@ def stage_environment(endpoint: str, scratch: Path) -> dict[str, str]:
             "AWS_CONFIG_FILE": str(scratch / "aws-config"),
             "AWS_SHARED_CREDENTIALS_FILE": str(scratch / "aws-credentials"),
             "AWS_LAMBDA_FUNCTION_NAME": FUNCTION_NAME,
+            # As Lambda sets it for a function without SnapStart (the restore path: snap-start).
+            "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
         }
     )
     return env
@@ -419,7 +421,11 @@ def main(argv: list[str] | None = None) -> int:
                 runs,
             )
             # The restore child alone finds the stand-in runtime: elsewhere the hooks are off.
-            restore_env = {**env, "PYTHONPATH": str(snapshot_runtime(scratch))}
+            restore_env = {
+                **env,
+                "PYTHONPATH": str(snapshot_runtime(scratch)),
+                "AWS_LAMBDA_INITIALIZATION_TYPE": "snap-start",
+            }
             restore_params = {**heavy, "event": event}
             res_ours, res_cold = compare(
                 Side(CHILD_RESTORE_REQUEST, ROOT, restore_params, check_restored_response),

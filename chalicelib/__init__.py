@@ -38,9 +38,17 @@ def follow_local_sandbox() -> None:
         follow_sandbox()
 
 
+# Lambda's AWS_LAMBDA_INITIALIZATION_TYPE where a function does not run under SnapStart (which
+# sets "snap-start"): there, looking for `snapshot_restore_py` would search every path entry.
+_NOT_SNAPSTART = frozenset({"on-demand", "provisioned-concurrency"})
+
+
 def register_snapstart_hooks() -> bool:
     """Register `chalicelib.snapstart`'s hooks where Lambda SnapStart runs (its runtime alone has
-    `snapshot_restore_py`). Elsewhere it imports nothing more: every cold start runs this."""
+    `snapshot_restore_py`). Elsewhere it imports nothing more: every cold start runs this, and an
+    on-demand or provisioned container does not even look for the module."""
+    if os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") in _NOT_SNAPSTART:
+        return False
     try:
         import snapshot_restore_py  # type: ignore[import-not-found]  # noqa: F401, PLC0415
     except ImportError:

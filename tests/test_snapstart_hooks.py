@@ -146,23 +146,43 @@ def test_register_is_a_no_op_where_there_is_no_snapstart_runtime(
     assert snapstart.register() is False
 
 
-def test_import_app_registers_one_hook_before_the_snapshot_and_one_after_restore(
-    tmp_path: Path,
-) -> None:
+def _import_app_with_runtime(tmp_path: Path, initialization_type: str | None) -> Any:
+    """`import app` in a fresh process that can import `snapshot_restore_py`: the hooks it
+    registered, and whether it imported that module at all."""
     (tmp_path / "snapshot_restore_py.py").write_text(
         (ROOT / "tests" / "snapshot_runtime.py").read_text()
     )
     code = (
-        "import json, snapshot_restore_py as r, app; "
-        "print(json.dumps([[f.__qualname__ for f, _, _ in r.before], "
+        "import json, sys, app; r = sys.modules.get('snapshot_restore_py'); "
+        "print(json.dumps(r and [[f.__qualname__ for f, _, _ in r.before], "
         "[f.__qualname__ for f, _, _ in r.after]]))"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
+    env.pop("AWS_LAMBDA_INITIALIZATION_TYPE", None)
+    if initialization_type is not None:
+        env["AWS_LAMBDA_INITIALIZATION_TYPE"] = initialization_type
     env["PYTHONPATH"] = str(tmp_path)
     result = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
     )
-    assert json.loads(result.stdout) == [["before_snapshot"], ["after_restore"]]
+    return json.loads(result.stdout)
+
+
+# Lambda sets "snap-start" under SnapStart; were it ever unset, the hooks must still register.
+@pytest.mark.parametrize("initialization_type", ["snap-start", None])
+def test_import_app_registers_one_hook_before_the_snapshot_and_one_after_restore(
+    tmp_path: Path, initialization_type: str | None
+) -> None:
+    hooks = _import_app_with_runtime(tmp_path, initialization_type)
+    assert hooks == [["before_snapshot"], ["after_restore"]]
+
+
+@pytest.mark.parametrize("initialization_type", ["on-demand", "provisioned-concurrency"])
+def test_import_app_does_not_look_for_the_snapstart_runtime_in_other_containers(
+    tmp_path: Path, initialization_type: str
+) -> None:
+    # Every cold start of a function without SnapStart skips the search for the module.
+    assert _import_app_with_runtime(tmp_path, initialization_type) is None
 
 
 def test_before_snapshot_loads_services_models_and_clients_and_sends_nothing(

@@ -7,10 +7,10 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from chalicelib.photos import deps
-from chalicelib.web.auth import cognito
 from chalicelib.web.http import (
     BODYLESS,
     Headers,
+    cognito,
     domain_errors,
     etag,
     json_body,

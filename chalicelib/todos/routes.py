@@ -10,9 +10,9 @@ from chalice.app import Request
 
 from chalicelib.core.errors import ValidationError
 from chalicelib.todos import deps
-from chalicelib.web.auth import cognito
 from chalicelib.web.http import (
     BODYLESS,
+    cognito,
     domain_errors,
     entity_tags,
     etag,

@@ -1,5 +1,6 @@
-"""The one table from domain errors to HTTP statuses, request/response helpers for routes, and
-the client-version check in front of every route."""
+"""The Cognito authorizer of every private route, the one table from domain errors to HTTP
+statuses, request/response helpers for routes, and the client-version check in front of every
+route."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from chalice import CORSConfig, Response
+from chalice import CognitoUserPoolAuthorizer, CORSConfig, Response
 from chalice.app import Request
 
 from chalicelib.core import errors
@@ -19,6 +20,17 @@ if TYPE_CHECKING:
     from chalicelib.core.preconditions import IfMatch
 
 log = logging.getLogger(__name__)
+
+# A decorator argument, so read at import: the pool ARN per stage comes from .chalice/config.json
+# (and is replaced by the pool's Fn::GetAtt in the packaged template).
+cognito = CognitoUserPoolAuthorizer(
+    "CognitoUserPool",
+    provider_arns=[
+        import_time_value(
+            "USER_POOL_ARN", "arn:aws:cognito-idp:us-east-1:000000000000:userpool/unset"
+        )
+    ],
+)
 
 # Codes follow Chalice's own envelope names where Chalice has one.
 STATUS_FOR: dict[type[errors.DomainError], tuple[int, str]] = {
