@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalice import Chalice
 
-from chalicelib.core.registry import service
+from chalicelib.core import service
 
 if TYPE_CHECKING:
     from chalicelib.core.config import Settings

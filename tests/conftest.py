@@ -29,7 +29,7 @@ from chalice.test import Client  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
 from app import app  # noqa: E402
-from chalicelib.core import config, registry  # noqa: E402
+from chalicelib.core import config, reset_services  # noqa: E402
 from chalicelib.store.models import ALL_MODELS  # noqa: E402
 from sandbox.atomic import make_dynamodb_atomic  # noqa: E402
 from sandbox.cognito import TokenVerifier, install  # noqa: E402
@@ -107,7 +107,7 @@ _SESSION = boto3.Session()
 
 def _reset_caches() -> None:
     config.reset()
-    registry.reset()
+    reset_services()
     for model in ALL_MODELS:
         model._connection = None  # noqa: SLF001 - a client built under another mock
 

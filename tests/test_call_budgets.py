@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from botocore.retries.standard import ExponentialBackoff, RetryContext
 
-from chalicelib.core import config, registry
+from chalicelib.core import config, reset_services
 from chalicelib.store import aws
 from chalicelib.store.models import ALL_MODELS
 from tests.conftest import ROOT
@@ -68,11 +68,11 @@ def test_outside_lambda_calls_get_the_local_budget() -> None:
 
 def test_boto_clients_take_the_functions_budget(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "mytodolist-test-make_thumbnails")
-    registry.reset()
+    reset_services()
     try:
         client_config = aws.client("s3").meta.config
     finally:
-        registry.reset()
+        reset_services()
     budget = config.CALL_BUDGETS["make_thumbnails"]
     assert (client_config.connect_timeout, client_config.read_timeout) == (
         budget.connect_timeout,

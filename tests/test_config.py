@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import boto3
 import pytest
 
-from chalicelib.core import config, registry
+from chalicelib.core import config, reset_services
 from chalicelib.core.config import PLACEHOLDER, TEMPLATE_FILLS_PLACEHOLDERS
 from chalicelib.store import aws as aws_clients
 from tests.conftest import ROOT
@@ -20,10 +20,10 @@ from tests.conftest import ROOT
 @pytest.fixture(autouse=True)
 def fresh_settings() -> Iterator[None]:
     config.reset()
-    registry.reset()
+    reset_services()
     yield
     config.reset()
-    registry.reset()
+    reset_services()
 
 
 def test_settings_warm_invoker_is_lambda_by_default() -> None:

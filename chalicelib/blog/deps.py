@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from chalicelib.core.registry import service
+from chalicelib.core import service
 
 if TYPE_CHECKING:
     from chalicelib.blog.mail.fanout import FanOutService

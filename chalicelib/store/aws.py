@@ -12,7 +12,7 @@ from typing import Any
 from botocore.config import Config
 from botocore.session import get_session
 
-from chalicelib.core import registry
+from chalicelib.core import service
 from chalicelib.core.config import call_budget, check_secret, settings
 from chalicelib.store.credentials import defer
 
@@ -23,7 +23,7 @@ _LOCK = threading.RLock()
 _BUILT: weakref.WeakSet[Any] = weakref.WeakSet()
 
 
-@registry.service
+@service
 def session() -> Any:
     """The process's one botocore session, for every client and every PynamoDB connection: each
     new session would load credentials, endpoints and service data again."""
@@ -49,7 +49,7 @@ def bind(connection: Any) -> None:
             _BUILT.add(connection.client)  # built here, not later outside the lock
 
 
-@registry.service
+@service
 def _client(service: str, endpoint_url: str | None) -> Any:
     # botocore reads AWS_ENDPOINT_URL itself, which is how the sandbox points us at moto.
     extra = {"s3": {"addressing_style": "path"}} if service == "s3" else {}
@@ -68,7 +68,7 @@ def _client(service: str, endpoint_url: str | None) -> Any:
     return built
 
 
-@registry.service
+@service
 def cursor_secret() -> bytes:
     """The key that signs pagination cursors: the value itself on local and test stages, else
     read from Secrets Manager on first use (only the API function is given its ARN)."""
