@@ -130,3 +130,25 @@ def test_cursor_secret_unset_says_what_to_set(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.delenv("CURSOR_SECRET")
     with pytest.raises(RuntimeError, match="CURSOR_SECRET_ARN"):
         aws_clients.cursor_secret()
+
+
+def test_accessors_work_once_every_core_module_is_imported() -> None:
+    # The registry lives in chalicelib.core's __init__: a module of the package imported later
+    # becomes an attribute of it and must not shadow what the registry uses (core.cache did).
+    import importlib  # noqa: PLC0415
+    import pkgutil  # noqa: PLC0415
+
+    from chalicelib import core  # noqa: PLC0415
+
+    for module in pkgutil.iter_modules(core.__path__):
+        importlib.import_module(f"chalicelib.core.{module.name}")
+    built: list[int] = []
+
+    @core.service
+    def accessor() -> int:
+        built.append(1)
+        return len(built)
+
+    assert accessor() == accessor() == 1
+    core.reset_services()
+    assert accessor() == 2

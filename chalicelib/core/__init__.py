@@ -8,8 +8,8 @@ every other package may use it.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
-from functools import cache
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -21,7 +21,8 @@ _ACCESSORS: list[_lru_cache_wrapper[Any]] = []
 def service[T](build: Callable[..., T]) -> _lru_cache_wrapper[T]:
     """Accessors built on first use and cached: `functools.cache` that also registers the
     accessor, so `reset_services()` forgets what it built."""
-    cached = cache(build)
+    # functools.cache by its full name: importing chalicelib.core.cache sets `cache` here.
+    cached = functools.cache(build)
     _ACCESSORS.append(cached)
     return cached
 
