@@ -7,16 +7,19 @@ from typing import Any
 from chalice import Rate
 from chalice.app import CloudWatchEvent, DynamoDBEvent, SQSEvent, WebsocketEvent
 
-from chalicelib import __version__, follow_local_sandbox, register_snapstart_hooks
-from chalicelib import realtime as websocket
-from chalicelib.blog import deps as blog
+from chalicelib import (
+    __version__,
+    blog,
+    follow_local_sandbox,
+    photos,
+    realtime,
+    register_snapstart_hooks,
+)
 from chalicelib.blog.posts import routes as post_routes
 from chalicelib.blog.subscribers import routes as subscriber_routes
 from chalicelib.core import telemetry
 from chalicelib.core.config import import_time_value
-from chalicelib.photos import deps as photos
 from chalicelib.photos import routes as photo_routes
-from chalicelib.realtime import deps as realtime
 from chalicelib.todos import routes as todo_routes
 from chalicelib.warm import WarmableChalice, warmer
 from chalicelib.web.http import API_CORS, BODYLESS, check_client_version
@@ -51,7 +54,7 @@ def health() -> dict[str, str]:
 )
 def make_thumbnails(event: SQSEvent) -> dict[str, Any]:
     messages = [(record.to_dict()["messageId"], record.body) for record in event]
-    return photos.thumbnails().handle_messages(messages)
+    return photos.thumbnail_service().handle_messages(messages)
 
 
 # Decorator arguments, so read at import; .chalice/config.json sets them per stage. The handlers
@@ -65,7 +68,7 @@ def make_thumbnails(event: SQSEvent) -> dict[str, Any]:
     starting_position="TRIM_HORIZON",
 )
 def send_welcome_mails(event: DynamoDBEvent) -> dict[str, Any]:
-    return blog.mail().send_welcome_mails(event.to_dict()["Records"])
+    return blog.mail_service().send_welcome_mails(event.to_dict()["Records"])
 
 
 # A decorator argument, so read at import; .chalice/config.json sets it per stage.
@@ -88,30 +91,30 @@ def announce_posts(event: DynamoDBEvent) -> dict[str, Any]:
 )
 def send_post_mails(event: SQSEvent) -> dict[str, Any]:
     messages = [(record.to_dict()["messageId"], record.body) for record in event]
-    return blog.mail().send_post_mails(messages)
+    return blog.mail_service().send_post_mails(messages)
 
 
 # Token, then client version (426 below the stage's minimum, as on REST), then storage.
 @app.on_ws_connect()
-@websocket.refusals
+@realtime.refusals
 def open_connection(event: WebsocketEvent) -> dict[str, Any]:
-    realtime.connections().open(
+    realtime.connection_service().open(
         event.connection_id,
-        websocket.token(event),
-        websocket.endpoint(event),
-        websocket.client_version(event),
+        realtime.token(event),
+        realtime.endpoint(event),
+        realtime.client_version(event),
     )
-    return websocket.ACCEPTED
+    return realtime.ACCEPTED
 
 
 @app.on_ws_message()
 def answer_message(event: WebsocketEvent) -> None:
-    realtime.connections().answer(event.connection_id, websocket.endpoint(event), event.body)
+    realtime.connection_service().answer(event.connection_id, realtime.endpoint(event), event.body)
 
 
 @app.on_ws_disconnect()
 def close_connection(event: WebsocketEvent) -> None:
-    realtime.connections().close(event.connection_id)
+    realtime.connection_service().close(event.connection_id)
 
 
 # A decorator argument, so read at import; .chalice/config.json sets it per stage. LATEST: a poke
@@ -125,7 +128,7 @@ def close_connection(event: WebsocketEvent) -> None:
     starting_position="LATEST",
 )
 def poke_devices(event: DynamoDBEvent) -> dict[str, Any]:
-    return realtime.pokes().poke_devices(event.to_dict()["Records"])
+    return realtime.poke_service().poke_devices(event.to_dict()["Records"])
 
 
 @app.schedule(Rate(5, unit=Rate.MINUTES), description="Keeps WARM_CONCURRENCY API containers warm")

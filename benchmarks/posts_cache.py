@@ -39,7 +39,7 @@ from moto import mock_aws  # noqa: E402
 from pynamodb.connection.base import Connection  # noqa: E402
 
 from app import app  # noqa: E402
-from chalicelib.blog import deps  # noqa: E402
+from chalicelib import blog  # noqa: E402
 from chalicelib.blog.posts.service import CACHE_TTL_SECONDS  # noqa: E402
 from sandbox.resources import create_tables  # noqa: E402
 
@@ -66,7 +66,7 @@ class CallCounter:
 
 
 def _seed() -> None:
-    posts = deps.posts()
+    posts = blog.post_service()
     for n in range(PUBLISHED):
         posts.create(
             "editor",
@@ -89,7 +89,7 @@ def _get(client: Client, path: str, expect: Callable[[Any], bool]) -> float:
 def _calls_for(
     client: Client, counter: CallCounter, path: str, n: int, expect: Callable[[Any], bool]
 ) -> tuple[int, float]:
-    deps.posts().clear_cache()
+    blog.post_service().clear_cache()
     _get(client, path, expect)  # the one miss that warms the cache
     before = counter.count
     started = time.perf_counter()
@@ -103,7 +103,7 @@ def _latency(
 ) -> tuple[float, float]:
     cached: list[float] = []
     uncached: list[float] = []
-    service = deps.posts()
+    service = blog.post_service()
     _get(client, path, expect)
     for i in range(pairs):
         for side in ("uncached", "cached") if i % 2 == 0 else ("cached", "uncached"):

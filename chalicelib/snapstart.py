@@ -44,11 +44,11 @@ def register() -> bool:
 def _thumbnail_worker() -> None:
     from PIL import Image  # noqa: PLC0415 - the worker's own library, loaded into its snapshot
 
-    from chalicelib.photos import deps  # noqa: PLC0415
+    from chalicelib import photos  # noqa: PLC0415
     from chalicelib.store.models import PhotoModel  # noqa: PLC0415
 
     Image.init()  # every format plugin, which Pillow would otherwise load on the first decode
-    deps.thumbnails()
+    photos.thumbnail_service()
     PhotoModel._get_connection()  # noqa: SLF001 - builds its client on the shared session
 
 

@@ -48,14 +48,12 @@ def is_warm_event(event: object) -> bool:
 
 def preload() -> None:
     """What a first request would otherwise pay for: service modules, models, AWS clients."""
-    from chalicelib.blog import deps as blog  # noqa: PLC0415 - what a first request pays for
-    from chalicelib.photos import deps as photos  # noqa: PLC0415
+    from chalicelib import blog, photos, todos  # noqa: PLC0415 - what a first request pays for
     from chalicelib.store.models import ALL_MODELS  # noqa: PLC0415
-    from chalicelib.todos import deps as todos  # noqa: PLC0415
 
     todos.todos()
     photos.photos()
-    blog.posts()
+    blog.post_service()
     blog.subscriptions()
     for model in ALL_MODELS:
         # Builds the botocore client (endpoint, credentials, service model); sends nothing.

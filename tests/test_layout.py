@@ -1,13 +1,18 @@
 """The layout of chalicelib/ stays readable: no import cycle, no crowded folder, no long module,
-no grade-C function (the layering itself is import-linter's contracts in pyproject.toml)."""
+no grade-C function, no accessor shadowed by a submodule (the layering itself is import-linter's
+contracts in pyproject.toml)."""
 
 from __future__ import annotations
 
+import ast
+import importlib
+import pkgutil
 import subprocess
 import sys
 from pathlib import Path
 
 import grimp
+import pytest
 from radon.complexity import cc_rank, cc_visit
 from radon.visitors import Function
 
@@ -44,6 +49,17 @@ def crowded(root: Path) -> dict[str, int]:
         ]
         counts[str(folder.relative_to(root.parent))] = len(entries)
     return {name: n for name, n in counts.items() if n > MAX_ENTRIES}
+
+
+def accessors(package: Path) -> set[str]:
+    """The functions a package's `__init__` declares under `@service` (its accessors)."""
+    tree = ast.parse((package / "__init__.py").read_text())
+    return {
+        node.name
+        for node in tree.body
+        if isinstance(node, ast.FunctionDef)
+        and any(isinstance(d, ast.Name) and d.id == "service" for d in node.decorator_list)
+    }
 
 
 def long_modules(root: Path) -> dict[str, int]:
@@ -119,3 +135,19 @@ def test_layout_checks_catch_what_they_look_for(tmp_path: Path) -> None:
     assert set(crowded(package)) == {"pkg"}
     assert len(long_modules(package)) == MAX_ENTRIES
     assert graded_c_or_worse(package) == ["pkg/m0.py:1 f (C, 12)"]
+
+
+@pytest.mark.parametrize("domain", ["todos", "photos", "blog", "realtime"])
+def test_layout_no_accessor_is_shadowed_by_a_submodule(domain: str) -> None:
+    # The accessors live in each domain's __init__ (one module fewer at import app). Importing a
+    # submodule sets an attribute of that name on its package: an accessor of the same name
+    # would become the module (`realtime.pokes()` calling a module) once anything imported it.
+    names = accessors(PACKAGE / domain)
+    package = importlib.import_module(f"chalicelib.{domain}")
+    submodules = {m.name for m in pkgutil.iter_modules(package.__path__)}
+    assert names, f"chalicelib.{domain} declares no accessor"
+    assert not names & submodules
+    for module in pkgutil.walk_packages(package.__path__, f"chalicelib.{domain}."):
+        importlib.import_module(module.name)
+    for name in names:
+        assert hasattr(getattr(package, name), "cache_clear"), f"chalicelib.{domain}.{name}"

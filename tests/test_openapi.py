@@ -30,7 +30,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from app import app
-from chalicelib.photos import deps
+from chalicelib import photos
 from chalicelib.photos.service import upload_key
 from chalicelib.store.models import SubscriberModel
 from sandbox.resources import Media
@@ -259,7 +259,7 @@ def test_openapi_processed_photo_conforms(
 ) -> None:
     key = upload_key(ALICE, names["photo"])
     boto3.client("s3").put_object(Bucket=media.bucket, Key=key, Body=upload)
-    deps.thumbnails().process_upload(media.bucket, key)
+    photos.thumbnail_service().process_upload(media.bucket, key)
     send(client, Call("GET", "/photos/{photo}", 200), names)
 
 

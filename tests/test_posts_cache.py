@@ -10,7 +10,7 @@ import pytest
 from chalice.test import Client
 from pynamodb.connection.base import Connection
 
-from chalicelib.blog import deps
+from chalicelib import blog
 from chalicelib.blog.posts.service import PostService
 from chalicelib.core.cache import TTLCache
 from chalicelib.core.errors import NotFound
@@ -245,7 +245,7 @@ def test_posts_http_1000_warm_list_reads_cost_at_most_20_calls(
     for _ in range(1000):
         assert client.http.get("/posts").status_code == 200
     assert calls.count - before <= 20
-    assert deps.posts()._lists.hits >= 1000  # noqa: SLF001
+    assert blog.post_service()._lists.hits >= 1000  # noqa: SLF001
 
 
 def test_posts_http_write_invalidates_the_containers_cache(client: Client) -> None:

@@ -13,8 +13,8 @@ import pytest
 from chalice.test import Client
 from moto.apigatewaymanagementapi.models import apigatewaymanagementapi_backends
 
+from chalicelib import realtime
 from chalicelib.core import config
-from chalicelib.realtime import deps as realtime
 from chalicelib.realtime import gateway
 from chalicelib.realtime.connections import CONNECTION_TTL, ConnectionService
 from chalicelib.realtime.pokes import GONE_GRACE, PokeService, changes

@@ -20,13 +20,10 @@ import botocore.credentials
 import pytest
 
 from app import app
-from chalicelib import snapstart, warm
-from chalicelib.blog import deps as blog
+from chalicelib import blog, photos, snapstart, todos, warm
 from chalicelib.core import config
-from chalicelib.photos import deps as photos
 from chalicelib.store import aws
 from chalicelib.store.models import ALL_MODELS, PhotoModel
-from chalicelib.todos import deps as todos
 from chalicelib.todos.service import TodoService
 from tests import snapshot_runtime
 from tests.conftest import ROOT, _reset_caches
@@ -192,7 +189,7 @@ def test_before_snapshot_loads_services_models_and_clients_and_sends_nothing(
     runtime.snapshot()
     assert todos.todos.cache_info().currsize == 1
     assert photos.photos.cache_info().currsize == 1
-    assert blog.posts.cache_info().currsize == blog.subscriptions.cache_info().currsize == 1
+    assert blog.post_service.cache_info().currsize == blog.subscriptions.cache_info().currsize == 1
     assert all(model._connection is not None for model in ALL_MODELS)  # noqa: SLF001
     assert {"s3", "secretsmanager", "dynamodb"} <= _built_services()
     # Nothing secret or unique in the snapshot: no credential read, no secret, no request.
@@ -312,7 +309,7 @@ def test_thumbnail_worker_snapshot_holds_pillow_its_model_and_s3(
     from PIL import Image  # noqa: PLC0415
 
     assert {"JPEG", "PNG", "WEBP"} <= set(Image.OPEN)
-    assert photos.thumbnails.cache_info().currsize == 1
+    assert photos.thumbnail_service.cache_info().currsize == 1
     assert PhotoModel._connection is not None  # noqa: SLF001
     assert "s3" in _built_services()
     assert aws.cursor_secret.cache_info().currsize == 0

@@ -93,10 +93,10 @@ def test_api_answers_warm_event_before_routing(monkeypatch: pytest.MonkeyPatch) 
 
 
 def test_api_preload_builds_services_without_requests(aws: None) -> None:
-    from chalicelib.todos import deps  # noqa: PLC0415
+    from chalicelib import todos  # noqa: PLC0415
 
     warm.preload()
-    assert deps.todos.cache_info().currsize == 1
+    assert todos.todos.cache_info().currsize == 1
 
 
 def test_http_request_mimicking_the_warm_event_is_a_normal_request(client: Client) -> None:

@@ -6,7 +6,7 @@ from typing import Any
 
 from chalice import Blueprint, Response
 
-from chalicelib.photos import deps
+from chalicelib.photos import photos
 from chalicelib.web.http import (
     BODYLESS,
     Headers,
@@ -27,7 +27,7 @@ bp = Blueprint(__name__)
 @domain_errors
 def create_photo() -> Response:
     request = bp.current_request
-    result = deps.photos().create(user_id(request), json_body(request))
+    result = photos().create(user_id(request), json_body(request))
     photo = result["photo"]
     headers: Headers = {"Location": f"/photos/{photo['id']}", "ETag": etag(photo["version"])}
     return Response(body=result, status_code=201, headers=headers)
@@ -37,7 +37,7 @@ def create_photo() -> Response:
 @domain_errors
 def list_photos() -> dict[str, Any]:
     request = bp.current_request
-    return deps.photos().list_photos(
+    return photos().list_photos(
         user_id(request),
         limit=page_limit(request),
         cursor=query(request, "cursor"),
@@ -48,7 +48,7 @@ def list_photos() -> dict[str, Any]:
 @domain_errors
 def get_photo(photo_id: str) -> Response:
     request = bp.current_request
-    photo = deps.photos().get(user_id(request), photo_id)
+    photo = photos().get(user_id(request), photo_id)
     headers: Headers = {"ETag": etag(photo["version"])}
     if not_modified(request, str(photo["version"])):
         return Response(body="", status_code=304, headers=headers)
@@ -59,5 +59,5 @@ def get_photo(photo_id: str) -> Response:
 @domain_errors
 def delete_photo(photo_id: str) -> Response:
     request = bp.current_request
-    deps.photos().delete(user_id(request), photo_id)
+    photos().delete(user_id(request), photo_id)
     return Response(body="", status_code=204)

@@ -5,8 +5,11 @@ domain: the todos table reaches it through its stream, as plain records.
 This module holds the adapters of API Gateway's WebSocket events in and out, which app.py's
 `on_ws_*` handlers use: the plain values a handler passes on, and a domain error as the answer
 that makes API Gateway refuse the handshake with its status (here, not in a module of their own:
-every function imports them at `import app`). The services are built by `deps`: connections
-(connect, messages, disconnect), pokes (the todos stream), gateway (PostToConnection).
+every function imports them at `import app`), and the accessors that import and build each
+service on first use: `verifier` (token checks), `connection_service` (connections: connect,
+messages, disconnect), `poke_service` (pokes: the todos stream); gateway posts the frames
+(PostToConnection). No accessor may share its name with a submodule (tests/test_layout.py
+checks): importing `chalicelib.realtime.pokes` sets `pokes` here.
 """
 
 from __future__ import annotations
@@ -15,10 +18,15 @@ import functools
 import json
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from chalicelib.core import errors
+from chalicelib.core import errors, service
 from chalicelib.web.http import error_envelope
+
+if TYPE_CHECKING:
+    from chalicelib.realtime.connections import ConnectionService
+    from chalicelib.realtime.pokes import PokeService
+    from chalicelib.web.tokens import TokenVerifier
 
 log = logging.getLogger(__name__)
 
@@ -70,3 +78,33 @@ def endpoint(event: Any) -> str:
 
     context = event.to_dict()["requestContext"]
     return gateway.endpoint(str(context["apiId"]), str(context["stage"]))
+
+
+@service
+def verifier() -> TokenVerifier:
+    """The pool's token checks; PyJWT is imported here, on the connect path only."""
+    from chalicelib.core.config import call_budget, settings  # noqa: PLC0415
+    from chalicelib.web.tokens import TokenVerifier  # noqa: PLC0415 - keeps cold start lean
+
+    config = settings()
+    return TokenVerifier.for_pool(
+        config.user_pool_arn,
+        config.user_pool_client_id,
+        jwks_url=config.user_pool_jwks_url,
+        timeout=call_budget().read_timeout,
+    )
+
+
+@service
+def connection_service() -> ConnectionService:
+    from chalicelib.realtime.connections import ConnectionService  # noqa: PLC0415
+
+    # Looked up on each connect, so that a test may replace the verifier.
+    return ConnectionService(verifier)
+
+
+@service
+def poke_service() -> PokeService:
+    from chalicelib.realtime.pokes import PokeService  # noqa: PLC0415 - keeps cold start lean
+
+    return PokeService(connection_service())

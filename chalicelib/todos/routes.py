@@ -9,7 +9,7 @@ from chalice import Blueprint, Response
 from chalice.app import Request
 
 from chalicelib.core.errors import ValidationError
-from chalicelib.todos import deps
+from chalicelib.todos import batches, todo_sync, todo_writes, todos
 from chalicelib.web.http import (
     BODYLESS,
     cognito,
@@ -57,7 +57,7 @@ def _write(request: Request, method: str, todo_id: str, body: dict[str, Any] | N
         if_none_match=entity_tags(request.headers.get("if-none-match")),
         key=request.headers.get("idempotency-key"),
     )
-    return _answer(deps.writes().write(user_id(request), write))
+    return _answer(todo_writes().write(user_id(request), write))
 
 
 @bp.route("/todos", methods=["POST"], authorizer=cognito)
@@ -66,7 +66,7 @@ def create_todo() -> Response:
     from chalicelib.todos.requests import Answer  # noqa: PLC0415 - writes only
 
     request = bp.current_request
-    todo, replayed = deps.todos().create(
+    todo, replayed = todos().create(
         user_id(request), json_body(request), request.headers.get("idempotency-key")
     )
     response = _answer(Answer(todo, created=True, replayed=replayed))
@@ -86,10 +86,10 @@ def list_todos() -> dict[str, Any]:
     since = query(request, "updated_since")
     done = validation.query_bool(query(request, "done"), "done")
     if since is None:
-        return deps.todos().list_todos(owner, limit=limit, cursor=cursor, done=done)
+        return todos().list_todos(owner, limit=limit, cursor=cursor, done=done)
     if done is not None:
         raise ValidationError("done cannot be combined with updated_since")
-    return deps.todos().changes(
+    return todos().changes(
         owner, since=validation.parse_time(since, "updated_since"), limit=limit, cursor=cursor
     )
 
@@ -98,7 +98,7 @@ def list_todos() -> dict[str, Any]:
 @domain_errors
 def sync_todos() -> dict[str, Any]:
     request = bp.current_request
-    return deps.todo_sync().sync(
+    return todo_sync().sync(
         user_id(request),
         token=query(request, "token"),
         cursor=query(request, "cursor"),
@@ -116,7 +116,7 @@ def batch_todos() -> dict[str, Any]:
         )
     from chalicelib.todos.batch_routes import run_batch  # noqa: PLC0415 - this route only
 
-    apply = partial(deps.batches().apply, user_id(request))
+    apply = partial(batches().apply, user_id(request))
     return {"responses": run_batch(json_body(request), apply)}
 
 
@@ -131,7 +131,7 @@ def put_todo(todo_id: str) -> Response:
 @domain_errors
 def get_todo(todo_id: str) -> Response:
     request = bp.current_request
-    todo = deps.todos().get(user_id(request), todo_id)
+    todo = todos().get(user_id(request), todo_id)
     if not_modified(request, str(todo["version"])):
         return Response(body="", status_code=304, headers={"ETag": etag(todo["version"])})
     return _todo_response(todo)

@@ -6,7 +6,7 @@ from typing import Any
 
 from chalice import Blueprint, Response
 
-from chalicelib.blog import deps
+from chalicelib.blog import feed, post_service
 from chalicelib.web.http import (
     BODYLESS,
     Headers,
@@ -52,20 +52,20 @@ def _public(result: tuple[Any, str], content_type: str | None = None) -> Respons
 def list_posts() -> Response:
     request = bp.current_request
     return _public(
-        deps.posts().list_published(limit=page_limit(request), cursor=query(request, "cursor"))
+        post_service().list_published(limit=page_limit(request), cursor=query(request, "cursor"))
     )
 
 
 @bp.route("/feed.xml", methods=["GET"], content_types=BODYLESS)
 @domain_errors
 def get_feed() -> Response:
-    return _public(deps.feed().atom(), ATOM)
+    return _public(feed().atom(), ATOM)
 
 
 @bp.route("/posts/{slug}", methods=["GET"], content_types=BODYLESS)
 @domain_errors
 def get_post(slug: str) -> Response:
-    return _public(deps.posts().get_published(slug))
+    return _public(post_service().get_published(slug))
 
 
 @bp.route(
@@ -77,7 +77,7 @@ def get_post(slug: str) -> Response:
 @domain_errors
 def preview_post(slug: str) -> Response:
     require_editor(bp.current_request)
-    post, tag = deps.posts().get(slug)
+    post, tag = post_service().get(slug)
     return _tagged(post, tag, PRIVATE_CACHE)
 
 
@@ -85,7 +85,7 @@ def preview_post(slug: str) -> Response:
 @domain_errors
 def create_post() -> Response:
     request = bp.current_request
-    post, tag = deps.posts().create(require_editor(request), json_body(request))
+    post, tag = post_service().create(require_editor(request), json_body(request))
     response = _tagged(post, tag, PRIVATE_CACHE, 201)
     response.headers["Location"] = f"/posts/{post['slug']}"
     return response
@@ -96,7 +96,7 @@ def create_post() -> Response:
 def update_post(slug: str) -> Response:
     request = bp.current_request
     require_editor(request)
-    post, tag = deps.posts().update(slug, json_body(request), if_match(request))
+    post, tag = post_service().update(slug, json_body(request), if_match(request))
     return _tagged(post, tag, PRIVATE_CACHE)
 
 
@@ -105,5 +105,5 @@ def update_post(slug: str) -> Response:
 def delete_post(slug: str) -> Response:
     request = bp.current_request
     require_editor(request)
-    deps.posts().delete(slug, if_match(request))
+    post_service().delete(slug, if_match(request))
     return Response(body="", status_code=204)

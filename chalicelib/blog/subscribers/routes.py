@@ -7,7 +7,7 @@ from typing import Any
 from chalice import Blueprint, Response
 from chalice.app import Request
 
-from chalicelib.blog import deps
+from chalicelib.blog import subscriptions
 from chalicelib.web.http import FORM_MEDIA_TYPES, domain_errors, json_body, media_type, query
 
 bp = Blueprint(__name__)
@@ -34,19 +34,19 @@ def _token_body(request: Request) -> dict[str, Any]:
 @bp.route("/subscriptions", methods=["POST"])
 @domain_errors
 def create_subscription() -> Response:
-    result = deps.subscriptions().subscribe(json_body(bp.current_request))
+    result = subscriptions().subscribe(json_body(bp.current_request))
     return Response(body=result, status_code=202)
 
 
 @bp.route("/subscriptions/confirm", methods=["POST"])
 @domain_errors
 def confirm_subscription() -> Response:
-    result = deps.subscriptions().confirm(json_body(bp.current_request))
+    result = subscriptions().confirm(json_body(bp.current_request))
     return Response(body=result, status_code=200)
 
 
 @bp.route("/subscriptions/unsubscribe", methods=["POST"], content_types=[JSON, *FORM_MEDIA_TYPES])
 @domain_errors
 def unsubscribe() -> Response:
-    result = deps.subscriptions().unsubscribe(_token_body(bp.current_request))
+    result = subscriptions().unsubscribe(_token_body(bp.current_request))
     return Response(body=result, status_code=200)
