@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import re
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
 import pytest
 
 from chalicelib.core import validation
@@ -79,3 +85,104 @@ def test_json_fractions_are_taken() -> None:
 def test_json_constants_that_are_not_json_are_refused(constant: bytes) -> None:
     with pytest.raises(ValidationError, match=r"^-?(NaN|Infinity) is not a JSON number$"):
         validation.parse_json_object(b'{"n": ' + constant + b"}")
+
+
+def test_page_limit_out_of_range_names_the_limit_parameter() -> None:
+    message = "limit must be a whole number from 1 to 100 without leading zeros, not '0'"
+    with pytest.raises(ValidationError, match=f"^{re.escape(message)}$"):
+        validation.page_limit("0")
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2026-11-23T10:00:00Z", datetime(2026, 11, 23, 10, 0, 0, tzinfo=UTC)),
+        ("2026-11-23T10:00:00.5Z", datetime(2026, 11, 23, 10, 0, 0, 500_000, tzinfo=UTC)),
+        ("2026-11-23T10:00:00.000042Z", datetime(2026, 11, 23, 10, 0, 0, 42, tzinfo=UTC)),
+        ("2026-11-23T10:00:00.1234567Z", datetime(2026, 11, 23, 10, 0, 0, 123_456, tzinfo=UTC)),
+        ("2026-11-23T10:00:00.123456789Z", datetime(2026, 11, 23, 10, 0, 0, 123_456, tzinfo=UTC)),
+    ],
+)
+def test_parse_time_reads_a_fraction_of_any_length_to_the_microsecond(
+    value: str, expected: datetime
+) -> None:
+    assert validation.parse_time(value, "t") == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2026-12-31T23:59:60Z", datetime(2026, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC)),
+        ("2026-12-31T23:59:60.25Z", datetime(2026, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC)),
+        ("2027-01-01T00:59:60+01:00", datetime(2026, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC)),
+    ],
+)
+def test_parse_time_reads_a_leap_second_as_the_last_microsecond_before_it(
+    value: str, expected: datetime
+) -> None:
+    assert validation.parse_time(value, "t") == expected
+
+
+def test_parse_time_refuses_a_61st_second() -> None:
+    with pytest.raises(ValidationError, match=r"^t must be an RFC 3339 date-time"):
+        validation.parse_time("2026-12-31T23:59:61Z", "t")
+
+
+@pytest.fixture
+def local_zone_plus_0530(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The process's local time zone is UTC+05:30, as on a laptop in India running the sandbox."""
+    monkeypatch.setenv("TZ", "IST-05:30")  # POSIX form: no tz database needed
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.mark.usefixtures("local_zone_plus_0530")
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2026-11-23T10:00:00+01:00", "2026-11-23T09:00:00Z"),
+        ("2026-11-23T10:00:00.5-02:00", "2026-11-23T12:00:00.500000Z"),
+        ("2026-12-31T23:59:60Z", "2026-12-31T23:59:59.999999Z"),
+        ("2026-11-23", "2026-11-23"),
+    ],
+)
+def test_due_is_written_in_utc_whatever_the_servers_local_time_zone(
+    value: str, expected: str
+) -> None:
+    assert time.localtime(0).tm_gmtoff == 5 * 3600 + 30 * 60
+    assert validation.due_value(value) == expected
+
+
+def _nested(arrays: int) -> bytes:
+    return b'{"a": ' + b"[" * arrays + b"]" * arrays + b"}"
+
+
+def test_json_body_nesting_32_levels_is_taken() -> None:
+    assert validation.parse_json_object(_nested(31)) == json.loads(_nested(31))
+
+
+def test_json_body_nesting_33_levels_is_refused_naming_the_limit() -> None:
+    with pytest.raises(ValidationError, match=r"^request body nests deeper than 32 levels$"):
+        validation.parse_json_object(_nested(32))
+
+
+def test_reject_unknown_names_the_unknown_and_the_allowed_fields_sorted() -> None:
+    message = "unknown field(s): colour, size; allowed: done, due, title"
+    with pytest.raises(ValidationError, match=f"^{re.escape(message)}$"):
+        validation.reject_unknown(
+            {"title": "t", "size": 1, "colour": "red"}, ["title", "due", "done"]
+        )
+
+
+@pytest.mark.parametrize(("value", "kind"), [("true", "a string"), (1, "a number"), (None, "null")])
+def test_boolean_refuses_anything_else_naming_what_it_is(value: object, kind: str) -> None:
+    with pytest.raises(ValidationError, match=f"^done must be true or false, not {kind}$"):
+        validation.boolean(value, "done")
+
+
+@pytest.mark.usefixtures("local_zone_plus_0530")
+def test_format_time_writes_utc_whatever_the_servers_local_time_zone() -> None:
+    moment = datetime(2026, 11, 23, 10, 0, 0, 7, tzinfo=UTC)
+    assert validation.format_time(moment) == "2026-11-23T10:00:00.000007Z"
