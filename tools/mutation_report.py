@@ -34,9 +34,25 @@ def verdicts() -> dict[str, str]:
     return out
 
 
+KILLED_SECTION = "## Survivors killed by new tests"
+EXPLAINED_SECTION = "## Survivors explained"
+
+
+def named(text: str, heading: str) -> set[str]:
+    """The mutants one section of TESTING.md names in backticks (up to the next heading)."""
+    _, found, rest = text.partition(f"\n{heading}")
+    body = rest.split("\n## ", 1)[0] if found else ""
+    return set(re.findall(r"`([\w.ǁ]+__mutmut_\d+)`", body))
+
+
 def explained(text: str) -> set[str]:
-    """The mutants TESTING.md names in backticks."""
-    return set(re.findall(r"`([\w.ǁ]+__mutmut_\d+)`", text))
+    """The mutants TESTING.md explains as equivalent."""
+    return named(text, EXPLAINED_SECTION)
+
+
+def wrongly_killed(statuses: dict[str, str], text: str) -> list[str]:
+    """The mutants TESTING.md says a new test kills, which mutmut did not see killed."""
+    return sorted(n for n in named(text, KILLED_SECTION) if statuses.get(n) in NOT_KILLED)
 
 
 def module_of(name: str) -> str:
@@ -80,12 +96,17 @@ def main() -> int:
     if not statuses:
         print("mutation report: no mutants found; run `make mutate` first", file=sys.stderr)
         return 1
-    table, unexplained = report(statuses, explained(TESTING.read_text()))
+    text = TESTING.read_text()
+    table, unexplained = report(statuses, explained(text))
     print(table)
+    wrong = wrongly_killed(statuses, text)
+    for name in wrong:
+        print(f"TESTING.md says a test kills {name}, but it {statuses[name]}")
     if unexplained:
         print(f"\n{len(unexplained)} mutants not killed and not explained in TESTING.md:")
         for name in unexplained:
             print(f"  {name}: {statuses[name]} (see: mutmut show {name})")
+    if unexplained or wrong:
         return 1
     print("\nEvery mutant not killed is explained in TESTING.md.")
     return 0
