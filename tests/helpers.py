@@ -1,16 +1,19 @@
 """Small helpers shared by test modules: the error-envelope assertion, a stepping clock, a
-clock set by hand, and what a test does when this machine lacks something it needs."""
+clock set by hand, the DynamoDB requests a block sends, and what a test does when this machine
+lacks something it needs."""
 
 from __future__ import annotations
 
 import json
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from itertools import count
 from typing import Any, NoReturn
 
 import pytest
+from pynamodb.connection.base import Connection
 
 T0 = datetime(2026, 11, 23, 10, 0, 0, tzinfo=UTC)
 
@@ -45,6 +48,21 @@ class ManualClock:
 
     def __call__(self) -> datetime:
         return self.now
+
+
+@contextmanager
+def dynamodb_requests() -> Iterator[list[tuple[str, dict[str, Any]]]]:
+    """The DynamoDB requests PynamoDB sends inside the block, in order: (operation, parameters)."""
+    sent: list[tuple[str, dict[str, Any]]] = []
+    real = Connection._make_api_call  # noqa: SLF001
+
+    def recording(self: Connection, operation: str, params: dict[str, Any]) -> Any:
+        sent.append((operation, params))
+        return real(self, operation, params)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Connection, "_make_api_call", recording)
+        yield sent
 
 
 def under_ci() -> bool:
