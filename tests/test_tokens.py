@@ -249,8 +249,8 @@ class Monotonic:
 def monotonic(monkeypatch: pytest.MonkeyPatch) -> Monotonic:
     clock = Monotonic()
     fake = SimpleNamespace(monotonic=clock.monotonic)
-    monkeypatch.setattr(jwt.jwk_set_cache, "time", fake)
-    monkeypatch.setattr(jwt.jwks_client, "time", fake)
+    for module in (jwt.api_jwk, jwt.jwk_set_cache, jwt.jwks_client):
+        monkeypatch.setattr(module, "time", fake)
     return clock
 
 
