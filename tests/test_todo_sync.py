@@ -93,6 +93,18 @@ def test_sync_without_token_is_every_live_todo(todos: TodoService, sync: TodoSyn
     assert token
 
 
+def test_sync_without_token_lists_the_newest_todo_first_across_pages(
+    todos: TodoService, sync: TodoSync, clock: Clock
+) -> None:
+    # As GET /todos does: a client filling an empty list shows the newest todos first.
+    ids = []
+    for n in range(3):
+        ids.append(todos.create("alice", {"title": f"t{n}"})[0]["id"])
+        clock.tick()
+    items, _ = pull(sync, "alice", None, limit=2)
+    assert [i["id"] for i in items] == ids[::-1]
+
+
 def test_sync_with_token_returns_changes_oldest_first_with_tombstones(
     todos: TodoService, sync: TodoSync, clock: Clock
 ) -> None:
