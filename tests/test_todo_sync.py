@@ -256,7 +256,7 @@ def test_sync_snapshot_cursor_is_signed_for_its_user_alone(
         todos.create("alice", {"title": f"t{n}"})
     cursor = sync.sync("alice", token=None, cursor=None, limit=1)["next_cursor"]
     assert cursor is not None
-    assert CursorCodec(SECRET).decode(cursor, "sync|alice|")["~watermark"]
+    assert CursorCodec(SECRET).decode(cursor, "sync|alice|")
 
 
 def test_sync_token_never_goes_back_on_a_server_whose_clock_is_behind(
