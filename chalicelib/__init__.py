@@ -7,8 +7,9 @@ imports count too), checked by import-linter (pyproject.toml) and tests/test_lay
   restored container redoes).
 - `chalicelib.warm`: the warm-up answer, the warmer and the preload of every domain.
 - `chalicelib.todos`, `chalicelib.photos`, `chalicelib.blog`, `chalicelib.realtime`: one
-  package per domain, each with its routes (blueprints) or socket adapters, services and `deps`
-  accessors. Domains never import each other.
+  package per domain, each with its routes (blueprints) or socket adapters, services, and in its
+  `__init__` the accessors that build each service on first use. Domains never import each
+  other.
 - `chalicelib.web`: HTTP plumbing every domain's routes share (auth, tokens, the error table,
   headers).
 - `chalicelib.store`: AWS clients, PynamoDB models and the storage helpers all domains share.
