@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from itertools import count
 from typing import Any, NoReturn
 
+import botocore.client
 import pytest
 from pynamodb.connection.base import Connection
 
@@ -63,6 +64,19 @@ def dynamodb_requests() -> Iterator[list[tuple[str, dict[str, Any]]]]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(Connection, "_make_api_call", recording)
         yield sent
+
+
+def client_closes(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """Every botocore client closed from now on, in order (each still closed for real)."""
+    closed: list[Any] = []
+    real = botocore.client.BaseClient.close
+
+    def close(self: Any) -> None:
+        closed.append(self)
+        real(self)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "close", close)
+    return closed
 
 
 def under_ci() -> bool:

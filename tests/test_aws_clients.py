@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import botocore.client
 import pytest
 
 from chalicelib.store import aws as aws_clients
 from chalicelib.todos.requests import TodoRequest
 from chalicelib.todos.service import TodoService
 from chalicelib.todos.writes import TodoWrites
+from tests.helpers import client_closes
 
 SECRET = b"x" * 32
 
@@ -62,14 +62,7 @@ def test_a_keyed_write_of_no_change_commits_through_the_apps_session(
 def test_close_connections_closes_every_client_built(
     aws: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    closed: list[Any] = []
-    real = botocore.client.BaseClient.close
-
-    def close(self: Any) -> None:
-        closed.append(self)
-        real(self)
-
-    monkeypatch.setattr(botocore.client.BaseClient, "close", close)
+    closed = client_closes(monkeypatch)
     queues = aws_clients.client("sqs")
     TodoService(cursor_secret=SECRET).create("alice", {"title": "t"}, "k1")
 

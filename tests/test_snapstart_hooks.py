@@ -27,6 +27,7 @@ from chalicelib.store.models import ALL_MODELS, PhotoModel
 from chalicelib.todos.service import TodoService
 from tests import snapshot_runtime
 from tests.conftest import ROOT, _reset_caches
+from tests.helpers import client_closes
 
 USER = "restored-user"
 SNAPSHOT_KEY = "AKIDTAKENATSNAPSHOT"
@@ -268,14 +269,7 @@ def test_after_restore_reseeds_random_and_gives_the_container_its_own_id(
 def test_after_restore_closes_every_clients_pooled_connections(
     deployed: Recorder, runtime: ModuleType, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    closed: list[Any] = []
-    real = botocore.client.BaseClient.close
-
-    def close(self: Any) -> None:
-        closed.append(self)
-        real(self)
-
-    monkeypatch.setattr(botocore.client.BaseClient, "close", close)
+    closed = client_closes(monkeypatch)
     runtime.snapshot()
     built = list(aws._BUILT)  # noqa: SLF001
     assert len(built) >= len(ALL_MODELS) + 2
